@@ -1,0 +1,339 @@
+"""REST API v1 for datasets, members, imports, items, annotations and export. Thin: check the
+caller's role, validate, call a service or selector, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling import exporting, selectors, services
+from labeling.formats import infer_scalar
+from labeling.models import Annotation, Dataset, ImportBatch, Item, Membership, Role
+from labeling.serializers import (
+    AnnotationInputSerializer,
+    AnnotationSerializer,
+    BlindItemSerializer,
+    DatasetSerializer,
+    ImportBatchSerializer,
+    ImportRequestSerializer,
+    ItemSerializer,
+    MembershipSerializer,
+)
+from workbench.serializers import JobSerializer
+
+OWNER = (Role.OWNER,)
+STAFF = (Role.OWNER, Role.REVIEWER)
+ANYONE = (Role.OWNER, Role.REVIEWER, Role.ANNOTATOR)
+
+
+def dataset_for(request: Request, dataset_id: int, roles: tuple[str, ...] = ANYONE) -> (
+    tuple[Dataset, str]
+):
+    """The dataset if the caller may act on it: outsiders get 404, members without the role 403."""
+    role = selectors.role_of(dataset_id=dataset_id, user=request.user)
+    if role is None:
+        raise NotFound("No such dataset (or you are not a member of it).")
+    if role not in roles:
+        raise PermissionDenied(
+            f"This needs the role {' or '.join(roles)} in the dataset; yours is {role}."
+        )
+    return get_object_or_404(Dataset.objects.prefetch_related("labels"), pk=dataset_id), role
+
+
+class DatasetList(generics.ListCreateAPIView):
+    """Datasets you belong to; create one (you become its owner)."""
+
+    serializer_class = DatasetSerializer
+
+    def get_queryset(self) -> QuerySet[Dataset]:
+        return selectors.datasets_for_user(user=self.request.user).order_by("id")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        roles = dict(Membership.objects.filter(user=self.request.user)
+                     .values_list("dataset_id", "role"))
+        return {**super().get_serializer_context(), "roles": roles}
+
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.dataset_create(created_by=self.request.user, **data)
+
+
+class DatasetDetail(APIView):
+    """One dataset: read (members), change (owners), delete (owners)."""
+
+    serializer_class = DatasetSerializer
+
+    def _out(self, dataset: Dataset, role: str) -> Response:
+        context = {"roles": {dataset.pk: role}, "request": self.request}
+        return Response(DatasetSerializer(dataset, context=context).data)
+
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, role = dataset_for(request, dataset_id)
+        return self._out(dataset, role)
+
+    def patch(self, request: Request, dataset_id: int) -> Response:
+        dataset, role = dataset_for(request, dataset_id, OWNER)
+        serializer = DatasetSerializer(dataset, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        dataset = services.dataset_update(dataset=dataset, **serializer.validated_data)
+        dataset = Dataset.objects.prefetch_related("labels").get(pk=dataset.pk)
+        return self._out(dataset, role)
+
+    def delete(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, OWNER)
+        services.dataset_delete(dataset=dataset)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberList(APIView):
+    """Members and their roles. Owners add a member or change a role by POSTing a username."""
+
+    serializer_class = MembershipSerializer
+    pagination_class = None
+
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id)
+        members = Membership.objects.filter(dataset=dataset).select_related("user")
+        return Response(MembershipSerializer(members, many=True).data)
+
+    def post(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, OWNER)
+        serializer = MembershipSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.membership_set(
+            dataset=dataset, username=serializer.validated_data["user"]["username"],
+            role=serializer.validated_data["role"],
+        )
+        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetail(APIView):
+    serializer_class = MembershipSerializer
+
+    def delete(self, request: Request, dataset_id: int, member_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, OWNER)
+        membership = get_object_or_404(Membership, pk=member_id, dataset=dataset)
+        services.membership_remove(membership=membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _json_field(value: Any, name: str) -> Any:
+    import orjson
+
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise ValidationError({name: [f"Not valid JSON: {exc}."]}) from exc
+    return value
+
+
+class ImportList(APIView):
+    """Import a file (multipart ``file`` + ``format`` + optional ``mapping``). Small files are
+    imported at once (201); larger ones in the background (202): follow the batch or its job."""
+
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    serializer_class = ImportBatchSerializer
+
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        batches = ImportBatch.objects.filter(dataset=dataset).select_related("uploaded_by")
+        return Response(ImportBatchSerializer(batches[:100], many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": ImportRequestSerializer},
+        responses={
+            201: inline_serializer("ImportDone", {"import_batch": ImportBatchSerializer(),
+                                                  "job": JobSerializer()}),
+            202: inline_serializer("ImportQueued", {"import_batch": ImportBatchSerializer(),
+                                                    "job": JobSerializer()}),
+        },
+    )
+    def post(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, OWNER)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["Attach the file to import as 'file'."]})
+        batch, job = services.import_create(
+            dataset=dataset, upload=upload, uploaded_by=request.user,
+            file_format=request.data.get("format") or None,
+            mapping=_json_field(request.data.get("mapping"), "mapping"),
+            source=request.data.get("source", ""),
+            default_metadata=_json_field(request.data.get("default_metadata"),
+                                         "default_metadata"),
+        )
+        done = job.is_finished
+        return Response(
+            {"import_batch": ImportBatchSerializer(batch).data, "job": JobSerializer(job).data},
+            status=status.HTTP_201_CREATED if done else status.HTTP_202_ACCEPTED,
+        )
+
+
+class ImportDetail(APIView):
+    serializer_class = ImportBatchSerializer
+
+    def get(self, request: Request, dataset_id: int, batch_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        batch = get_object_or_404(ImportBatch, pk=batch_id, dataset=dataset)
+        return Response(ImportBatchSerializer(batch).data)
+
+
+ITEM_FILTERS = [
+    OpenApiParameter("external_id", str, description="Exact external id."),
+    OpenApiParameter("origin", str, description="imported, augmented or created."),
+    OpenApiParameter("import_batch", int),
+    OpenApiParameter("labelled", bool, description="Items with (true) or without (false) labels."),
+    OpenApiParameter("reference_label", str, description="Items whose reference label is this."),
+    OpenApiParameter(
+        "metadata.<field>", str,
+        description="Metadata equals this value, e.g. ?metadata.source=web (numbers match too).",
+    ),
+]
+
+
+def _filter_items(items: QuerySet[Item], params: Any, staff: bool) -> QuerySet[Item]:
+    for key, value in params.items():
+        if key.startswith("metadata."):
+            field = key.removeprefix("metadata.")
+            if not field or not field.replace("_", "").replace("-", "").isalnum():
+                raise ValidationError({key: ["Metadata field names are letters, digits, _ and -."]})
+            typed = infer_scalar(value)
+            match = Q(**{f"metadata__{field}": value})
+            if typed != value:
+                match |= Q(**{f"metadata__{field}": typed})
+            items = items.filter(match)
+    if "external_id" in params:
+        items = items.filter(external_id=params["external_id"])
+    if "origin" in params:
+        items = items.filter(origin=params["origin"])
+    if "import_batch" in params:
+        try:
+            items = items.filter(import_batch_id=int(params["import_batch"]))
+        except ValueError as exc:
+            raise ValidationError({"import_batch": ["Give a batch id (a number)."]}) from exc
+    if staff and "labelled" in params:
+        labelled = params["labelled"].lower() in ("1", "true", "yes")
+        items = items.filter(annotation_count__gt=0) if labelled else items.filter(
+            annotation_count=0
+        )
+    if staff and "reference_label" in params:
+        items = items.filter(reference_label__name=params["reference_label"])
+    return items
+
+
+class ItemList(generics.ListAPIView):
+    """Items, in id order, a page at a time (``?cursor=``; fast at any depth)."""
+
+    def get_serializer_class(self) -> type[ItemSerializer]:
+        return ItemSerializer if self._staff else BlindItemSerializer
+
+    def get_queryset(self) -> QuerySet[Item]:
+        dataset, role = dataset_for(self.request, self.kwargs["dataset_id"])
+        self._staff = role in STAFF
+        items = Item.objects.filter(dataset=dataset).select_related("reference_label", "parent")
+        return _filter_items(items, self.request.query_params, self._staff)
+
+    @extend_schema(parameters=ITEM_FILTERS)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ItemDetail(APIView):
+    serializer_class = ItemSerializer
+
+    def get(self, request: Request, dataset_id: int, item_id: int) -> Response:
+        dataset, role = dataset_for(request, dataset_id)
+        item = get_object_or_404(
+            Item.objects.select_related("reference_label", "parent"), pk=item_id, dataset=dataset
+        )
+        if role not in STAFF:
+            return Response(BlindItemSerializer(item).data)
+        data = ItemSerializer(item).data
+        annotations = item.annotations.select_related("labeller", "label")
+        data["annotations"] = AnnotationSerializer(annotations, many=True).data
+        return Response(data)
+
+
+class AnnotationList(generics.ListAPIView):
+    """Annotations: an annotator sees only their own; owners and reviewers see all. POST one
+    ``{item, label, time_spent_ms}`` or a list of them (all or nothing)."""
+
+    serializer_class = AnnotationSerializer
+
+    def get_queryset(self) -> QuerySet[Annotation]:
+        dataset, role = dataset_for(self.request, self.kwargs["dataset_id"])
+        annotations = Annotation.objects.filter(item__dataset=dataset).select_related(
+            "labeller", "label"
+        )
+        if role not in STAFF:
+            annotations = annotations.filter(labeller__user=self.request.user)
+        params = self.request.query_params
+        if "item" in params:
+            try:
+                annotations = annotations.filter(item_id=int(params["item"]))
+            except ValueError as exc:
+                raise ValidationError({"item": ["Give an item id (a number)."]}) from exc
+        if "labeller" in params:
+            annotations = annotations.filter(labeller__name=params["labeller"])
+        return annotations
+
+    @extend_schema(
+        parameters=[OpenApiParameter("item", int), OpenApiParameter("labeller", str)]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=AnnotationInputSerializer(many=True),
+                   responses={201: AnnotationSerializer(many=True)})
+    def post(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id)
+        many = isinstance(request.data, list)
+        if many and not request.data:
+            raise ValidationError({"detail": "The list of annotations is empty."})
+        serializer = AnnotationInputSerializer(data=request.data, many=many)
+        serializer.is_valid(raise_exception=True)
+        entries = serializer.validated_data if many else [serializer.validated_data]
+        saved = services.annotations_submit(dataset=dataset, user=request.user, entries=entries)
+        saved = list(Annotation.objects.filter(pk__in=[a.pk for a in saved])
+                     .select_related("labeller", "label").order_by("id"))
+        data = AnnotationSerializer(saved, many=True).data
+        return Response(data if many else data[0], status=status.HTTP_201_CREATED)
+
+
+class Export(APIView):
+    """Every item with data, metadata, all annotations and its reference label, streamed."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(exporting.EXPORT_FORMATS),
+                                     description="csv (default), jsonl, parquet, label-studio")],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, dataset_id: int) -> StreamingHttpResponse:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        fmt = request.query_params.get("format", "csv")
+        if fmt not in exporting.EXPORT_FORMATS:
+            raise ValidationError(
+                {"format": [f"Use one of: {', '.join(exporting.EXPORT_FORMATS)}."]}
+            )
+        content_type, suffix = exporting.EXPORT_FORMATS[fmt]
+        stream = exporting.export_stream(
+            fmt, selectors.export_chunks(dataset=dataset),
+            data_fields=dataset.data_fields, metadata_fields=dataset.metadata_fields,
+        )
+        response = StreamingHttpResponse(stream, content_type=content_type)
+        name = f"dataset-{dataset.pk}.{suffix}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

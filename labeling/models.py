@@ -1,0 +1,264 @@
+"""Datasets, their items with provenance, labels, labellers, annotations and review decisions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    REVIEWER = "reviewer", "Reviewer"
+    ANNOTATOR = "annotator", "Annotator"
+
+
+class TaskType(models.TextChoices):
+    SINGLE_LABEL = "single_label", "Single-label classification"
+
+
+class Dataset(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    task_type = models.CharField(
+        max_length=32, choices=TaskType.choices, default=TaskType.SINGLE_LABEL
+    )
+    guidelines = models.TextField(blank=True)
+    guidelines_version = models.PositiveIntegerField(default=1)
+    annotators_per_item = models.PositiveSmallIntegerField(default=1)
+    # The union of field names seen in items' data and metadata (kept up to date by imports),
+    # so that exports know their columns without scanning the items.
+    data_fields = models.JSONField(default=list, blank=True)
+    metadata_fields = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Label(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=100)
+    hotkey = models.CharField(max_length=1, blank=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["dataset", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "name"], name="label_name_unique"),
+            models.UniqueConstraint(
+                fields=["dataset", "hotkey"], condition=~Q(hotkey=""), name="label_hotkey_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "user"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.dataset}"
+
+
+class Labeller(models.Model):
+    """Whoever gave labels in a dataset: a user of the workbench, or an identity that exists only
+    in imported data (a crowd worker id, a model's pre-labels)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="labellers")
+    name = models.CharField(max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "name"], name="labeller_name_unique"),
+            models.UniqueConstraint(
+                fields=["dataset", "user"], condition=Q(user__isnull=False),
+                name="labeller_user_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportBatch(models.Model):
+    """Provenance of one import: who brought which file, when, and what became of it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="import_batches")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=16)
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    source = models.TextField(blank=True, help_text="Where the data came from, in a sentence.")
+    mapping = models.JSONField(default=dict, blank=True)
+    default_metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    row_count = models.PositiveIntegerField(default=0)
+    item_count = models.PositiveIntegerField(default=0)
+    annotation_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self) -> str:
+        return f"{self.file_name} → {self.dataset}"
+
+
+class Origin(models.TextChoices):
+    IMPORTED = "imported", "Imported"
+    AUGMENTED = "augmented", "Augmented"
+    CREATED = "created", "Created"
+
+
+class Item(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=255)
+    data = models.JSONField(default=dict)
+    metadata = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=32, db_index=True)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.IMPORTED)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    recipe = models.JSONField(null=True, blank=True)
+    import_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    # Denormalised for fast filtering and assignment; kept current by the label services.
+    annotation_count = models.PositiveIntegerField(default=0)
+    reference_label = models.ForeignKey(
+        Label, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reference_method = models.CharField(max_length=32, blank=True)
+    reference_confidence = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "external_id"], name="item_external_id_unique")
+        ]
+        indexes = [models.Index(fields=["dataset", "id"], name="item_dataset_id_idx")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class AnnotationSource(models.TextChoices):
+    HUMAN = "human", "Human (in the workbench)"
+    IMPORTED = "imported", "Imported"
+    PRELABEL = "prelabel", "Pre-label (model prediction)"
+
+
+class Annotation(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    labeller = models.ForeignKey(Labeller, on_delete=models.CASCADE, related_name="annotations")
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="annotations")
+    source = models.CharField(
+        max_length=16, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN
+    )
+    time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    import_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="annotations"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "labeller"], name="annotation_unique")
+        ]
+        indexes = [models.Index(fields=["labeller", "item"], name="annotation_labeller_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.labeller_id}: {self.label_id} on {self.item_id}"
+
+
+class LabelEvent(models.Model):
+    """Append-only log of every label change: who, when, old → new, why (label lineage)."""
+
+    class Kind(models.TextChoices):
+        ANNOTATION = "annotation", "Annotation"
+        DECISION = "decision", "Review decision"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="label_events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    labeller = models.ForeignKey(
+        Labeller, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    old_label = models.CharField(max_length=100, blank=True)
+    new_label = models.CharField(max_length=100, blank=True)
+    reason = models.TextField(blank=True)
+    import_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["item", "id"], name="labelevent_item_idx")]
+
+
+class Decision(models.Model):
+    """A reviewer's final label for an item; it becomes the item's reference label."""
+
+    class Method(models.TextChoices):
+        REVIEW = "review", "Review"
+        CLEANLAB = "cleanlab", "Accepted cleanlab suggestion"
+        CONSENSUS = "consensus", "Accepted consensus"
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="decision")
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    method = models.CharField(max_length=16, choices=Method.choices, default=Method.REVIEW)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now=True)

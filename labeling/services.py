@@ -1,0 +1,685 @@
+"""Every write to datasets, members, items and annotations goes through these functions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from labeling import formats
+from labeling.models import (
+    Annotation,
+    AnnotationSource,
+    Dataset,
+    ImportBatch,
+    Item,
+    Label,
+    LabelEvent,
+    Labeller,
+    Membership,
+    Role,
+)
+from quality.analysis.consensus import majority_vote
+from workbench import db
+from workbench.jobs import JobError, Progress, job_create
+from workbench.models import Job
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOTKEYS = "123456789"
+STAGE_CHUNK = 10_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Datasets, labels, members
+
+
+def labels_normalize(value: Any) -> list[dict[str, str]]:
+    """Accept ``["cat", "dog"]`` or ``[{"name": …, "hotkey": …, "description": …}]``."""
+    if not isinstance(value, list):
+        raise ValidationError({"labels": ["Give a list of label names or label objects."]})
+    labels: list[dict[str, str]] = []
+    for i, entry in enumerate(value):
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValidationError({"labels": [f"Label {i + 1} needs a name."]})
+        unknown = set(entry) - {"name", "hotkey", "description"}
+        if unknown:
+            raise ValidationError(
+                {"labels": [f"Label {i + 1}: unknown field(s) {', '.join(sorted(unknown))}."]}
+            )
+        name = entry["name"].strip()
+        hotkey = str(entry.get("hotkey") or "").strip()
+        if not name or len(name) > 100:
+            raise ValidationError({"labels": [f"Label {i + 1}: a name of 1–100 characters."]})
+        if len(hotkey) > 1:
+            raise ValidationError({"labels": [f"Label '{name}': a hotkey is one key."]})
+        labels.append(
+            {"name": name, "hotkey": hotkey, "description": str(entry.get("description") or "")}
+        )
+    names = [lab["name"] for lab in labels]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValidationError({"labels": [f"Label names repeat: {', '.join(repeated)}."]})
+    taken = {lab["hotkey"] for lab in labels if lab["hotkey"]}
+    if len(taken) != sum(1 for lab in labels if lab["hotkey"]):
+        raise ValidationError({"labels": ["Two labels share a hotkey."]})
+    free = iter(k for k in DEFAULT_HOTKEYS if k not in taken)
+    for lab in labels:
+        if not lab["hotkey"]:
+            lab["hotkey"] = next(free, "")
+    return labels
+
+
+def _labels_write(dataset: Dataset, labels: list[dict[str, str]]) -> None:
+    existing = {lab.name: lab for lab in Label.objects.filter(dataset=dataset)}
+    wanted = {lab["name"] for lab in labels}
+    removed = [lab for name, lab in existing.items() if name not in wanted]
+    in_use = {
+        name for (name,) in Annotation.objects.filter(label__in=removed)
+        .values_list("label__name").distinct()
+    }
+    in_use |= set(
+        Item.objects.filter(decision__label__in=removed).values_list(
+            "decision__label__name", flat=True
+        )
+    )
+    if in_use:
+        raise ValidationError(
+            {"labels": [f"Can't remove label(s) in use: {', '.join(sorted(in_use))}."]}
+        )
+    Label.objects.filter(pk__in=[lab.pk for lab in removed]).delete()
+    # Clear hotkeys first so that swapping keys between labels doesn't trip the unique index.
+    Label.objects.filter(dataset=dataset).update(hotkey="")
+    for position, lab in enumerate(labels):
+        row = existing.get(lab["name"])
+        if row is None:
+            Label.objects.create(dataset=dataset, position=position, **lab)
+        else:
+            row.hotkey, row.description, row.position = (
+                lab["hotkey"], lab["description"], position
+            )
+            row.save(update_fields=["hotkey", "description", "position"])
+
+
+@transaction.atomic
+def dataset_create(
+    *,
+    name: str,
+    created_by: Any,
+    description: str = "",
+    task_type: str = "single_label",
+    labels: Any = (),
+    guidelines: str = "",
+    annotators_per_item: int = 1,
+) -> Dataset:
+    """Create a dataset with its labels; its creator becomes its owner."""
+    label_rows = labels_normalize(list(labels))
+    dataset = Dataset.objects.create(
+        name=name, description=description, task_type=task_type, guidelines=guidelines,
+        annotators_per_item=annotators_per_item, created_by=created_by,
+    )
+    _labels_write(dataset, label_rows)
+    if created_by is not None:
+        Membership.objects.create(dataset=dataset, user=created_by, role=Role.OWNER)
+    return dataset
+
+
+@transaction.atomic
+def dataset_update(*, dataset: Dataset, **fields: Any) -> Dataset:
+    """Change a dataset's settings; a new guidelines text bumps the guidelines version."""
+    labels = fields.pop("labels", None)
+    if labels is not None:
+        _labels_write(dataset, labels_normalize(labels))
+    changed = []
+    for field, value in fields.items():
+        if getattr(dataset, field) != value:
+            setattr(dataset, field, value)
+            changed.append(field)
+    if "guidelines" in changed:
+        dataset.guidelines_version += 1
+        changed.append("guidelines_version")
+    if changed:
+        dataset.save(update_fields=[*changed, "updated_at"])
+    return dataset
+
+
+def dataset_delete(*, dataset: Dataset) -> None:
+    """Delete a dataset with everything in it."""
+    dataset.delete()
+
+
+@transaction.atomic
+def membership_set(*, dataset: Dataset, username: str, role: str) -> Membership:
+    """Add a member or change their role; a dataset always keeps at least one owner."""
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Role must be one of: {', '.join(Role.values)}."]})
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ValidationError({"username": [f"There is no user named '{username}'."]})
+    membership = Membership.objects.select_for_update().filter(dataset=dataset, user=user).first()
+    if membership is None:
+        return Membership.objects.create(dataset=dataset, user=user, role=role)
+    if membership.role == Role.OWNER and role != Role.OWNER:
+        _keep_an_owner(dataset, membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+def _keep_an_owner(dataset: Dataset, leaving: Membership) -> None:
+    others = Membership.objects.filter(dataset=dataset, role=Role.OWNER).exclude(pk=leaving.pk)
+    if not others.exists():
+        raise ValidationError({"role": ["A dataset needs at least one owner."]})
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Remove a member (their annotations stay, under their labeller name)."""
+    if membership.role == Role.OWNER:
+        _keep_an_owner(membership.dataset, membership)
+    membership.delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# Import
+
+
+def _store_upload(upload: UploadedFile, batch: ImportBatch) -> None:
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in upload.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    upload.seek(0)
+    batch.sha256 = digest.hexdigest()
+    batch.size_bytes = size
+    batch.file.save(Path(upload.name or "upload").name, upload, save=False)
+
+
+def import_create(
+    *,
+    dataset: Dataset,
+    upload: UploadedFile,
+    uploaded_by: Any,
+    file_format: str | None = None,
+    mapping: Any = None,
+    source: str = "",
+    default_metadata: Any = None,
+) -> tuple[ImportBatch, Job]:
+    """Store an uploaded file as an import batch and run its import job.
+
+    Small files are imported at once: on bad input nothing is kept and a ValidationError lists
+    the problems by row and column. Larger files are imported in the background.
+    """
+    file_name = Path(upload.name or "upload").name
+    if upload.size is not None and upload.size > settings.WORKBENCH_MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            {"file": [f"The file is {upload.size / 2**20:.1f} MB; the limit is "
+                      f"{settings.WORKBENCH_MAX_UPLOAD_BYTES / 2**20:.0f} MB."]}
+        )
+    if not upload.size:
+        raise ValidationError({"file": ["The file is empty."]})
+    try:
+        fmt = formats.sniff_format(file_name, file_format)
+        clean_mapping = formats.check_mapping(mapping)
+    except formats.FileProblem as exc:
+        raise ValidationError({"detail": exc.message}) from exc
+    if default_metadata in (None, ""):
+        default_metadata = {}
+    if not isinstance(default_metadata, dict):
+        raise ValidationError({"default_metadata": ["Must be a JSON object."]})
+    batch = ImportBatch(
+        dataset=dataset, uploaded_by=uploaded_by, file_name=file_name, file_format=fmt,
+        mapping=clean_mapping, source=source, default_metadata=default_metadata,
+    )
+    _store_upload(upload, batch)
+    batch.save()
+    inline = batch.size_bytes <= settings.WORKBENCH_IMPORT_INLINE_MAX_BYTES
+    job = job_create(
+        kind="import", params={"import_batch": batch.pk}, dataset=dataset,
+        created_by=uploaded_by, run_inline=inline,
+    )
+    if inline:
+        batch.refresh_from_db()
+        if batch.status == ImportBatch.Status.FAILED:
+            errors = batch.errors
+            message = _failure_message(batch)
+            job.delete()
+            import_discard(batch=batch)
+            raise ValidationError({"detail": message, "errors": errors})
+    return batch, job
+
+
+def _failure_message(batch: ImportBatch) -> str:
+    first = batch.errors[0] if batch.errors else {}
+    where = ""
+    if first.get("row") is not None:
+        where = f" Row {first['row']}"
+        if first.get("column"):
+            where += f", column '{first['column']}'"
+        where += ":"
+    more = f" ({batch.error_count} problems in all)" if batch.error_count > 1 else ""
+    return f"Nothing was imported.{where} {first.get('message', '')}{more}".strip()
+
+
+def import_discard(*, batch: ImportBatch) -> None:
+    """Remove a failed batch and its stored file."""
+    if batch.file:
+        batch.file.delete(save=False)
+    batch.delete()
+
+
+class ImportRejected(Exception):
+    def __init__(self, errors: list[dict[str, Any]], total: int) -> None:
+        super().__init__(f"{total} problem(s)")
+        self.errors = errors
+        self.total = total
+
+
+def import_execute(*, batch: ImportBatch, progress: Progress) -> dict[str, Any]:
+    """Read a batch's file and add its items and annotations, all or nothing."""
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.RUNNING)
+    try:
+        summary = _import(batch, progress)
+    except (ImportRejected, formats.FileProblem) as exc:
+        if isinstance(exc, ImportRejected):
+            errors, total = exc.errors, exc.total
+        else:
+            errors, total = [exc.as_dict()], 1
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportBatch.Status.FAILED, errors=errors, error_count=total,
+            finished_at=timezone.now(),
+        )
+        batch.refresh_from_db()
+        raise JobError(_failure_message(batch)) from exc
+    except Exception:
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportBatch.Status.FAILED, finished_at=timezone.now(),
+            errors=[{"row": None, "column": None, "message": "Internal error."}], error_count=1,
+        )
+        raise
+    return summary
+
+
+def _content_hash(data_json: bytes) -> str:
+    return hashlib.blake2b(data_json, digest_size=16).hexdigest()
+
+
+class _Stager:
+    """Streams validated records into two temporary tables, in chunks."""
+
+    def __init__(self, batch: ImportBatch, known_labels: set[str]) -> None:
+        self.batch = batch
+        self.items_table = f"import_stage_items_{batch.pk}"
+        self.ann_table = f"import_stage_ann_{batch.pk}"
+        self.known_labels = known_labels
+        self.new_labels: dict[str, int] = {}  # name → first row, when the dataset has none
+        self.errors: list[dict[str, Any]] = []
+        self.error_total = 0
+        self.data_fields: set[str] = set()
+        self.metadata_fields: set[str] = set()
+        self.items = 0
+        self.annotations = 0
+        self._item_rows: list[tuple[Any, ...]] = []
+        self._ann_rows: list[tuple[Any, ...]] = []
+        jt = db.json_type()
+        db.create_temp_table(self.items_table, [
+            ("row_no", "integer"), ("external_id", "varchar(255)"), ("data", jt),
+            ("metadata", jt), ("content_hash", "varchar(32)"),
+        ])
+        db.create_temp_table(self.ann_table, [
+            ("row_no", "integer"), ("external_id", "varchar(255)"), ("labeller", "varchar(255)"),
+            ("label", "varchar(100)"), ("source", "varchar(16)"), ("time_spent_ms", "integer"),
+            ("created_at", "timestamp with time zone" if db.is_postgres() else "text"),
+        ])
+
+    def error(self, row: int | None, column: str | None, message: str) -> None:
+        self.error_total += 1
+        if len(self.errors) < formats.MAX_ROW_ERRORS:
+            self.errors.append({"row": row, "column": column, "message": message})
+
+    def add(self, record: formats.Record, default_metadata: dict[str, Any], now: Any) -> None:
+        for ann in record.annotations:
+            if len(ann.label) > 100:
+                self.error(record.row, None, "A label name is longer than 100 characters.")
+                return
+            if ann.label not in self.known_labels:
+                if self.known_labels or self.new_labels and len(self.new_labels) >= 1000:
+                    known = ", ".join(sorted(self.known_labels)) or "none"
+                    self.error(record.row, None,
+                               f"Unknown label '{ann.label}'. The dataset's labels: {known}.")
+                    return
+                self.new_labels.setdefault(ann.label, record.row)
+            if ann.source not in AnnotationSource.values:
+                self.error(record.row, None, f"Unknown annotation source '{ann.source}'.")
+                return
+        if record.data is not None:
+            metadata = {**default_metadata, **record.metadata}
+            data_json = orjson.dumps(record.data, option=orjson.OPT_SORT_KEYS)
+            self._item_rows.append((
+                record.row, record.external_id, data_json.decode(),
+                orjson.dumps(metadata).decode(), _content_hash(data_json),
+            ))
+            self.data_fields.update(record.data)
+            self.metadata_fields.update(metadata)
+            self.items += 1
+        for ann in record.annotations:
+            self._ann_rows.append((
+                record.row, record.external_id, ann.labeller[:255], ann.label, ann.source,
+                ann.time_spent_ms, ann.created_at or now,
+            ))
+            self.annotations += 1
+        if len(self._item_rows) + len(self._ann_rows) >= STAGE_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._item_rows:
+            db.copy_rows(self.items_table,
+                         ["row_no", "external_id", "data", "metadata", "content_hash"],
+                         self._item_rows)
+            self._item_rows = []
+        if self._ann_rows:
+            db.copy_rows(self.ann_table, ["row_no", "external_id", "labeller", "label", "source",
+                                          "time_spent_ms", "created_at"], self._ann_rows)
+            self._ann_rows = []
+
+    def drop(self) -> None:
+        db.drop_temp_table(self.items_table)
+        db.drop_temp_table(self.ann_table)
+
+
+def _import(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
+    dataset = batch.dataset
+    path = Path(batch.file.path)
+    known = set(Label.objects.filter(dataset=dataset).values_list("name", flat=True))
+    stager = _Stager(batch, known)
+    read = formats.ReadResult()
+    now = timezone.now()
+    try:
+        progress(0, 1, "Reading the file")
+        for n, entry in enumerate(
+            formats.read_records(path, batch.file_format, batch.mapping, read), start=1
+        ):
+            if isinstance(entry, formats.RowError):
+                stager.error(entry.row, entry.column, entry.message)
+            else:
+                stager.add(entry, batch.default_metadata, now)
+            if n % 20_000 == 0:
+                progress(0.8 * read.fraction, 1, f"Read {n:,} rows")
+        stager.flush()
+        if stager.error_total:
+            raise ImportRejected(stager.errors, stager.error_total)
+        shape = read.mapping.shape if read.mapping else "items"
+        if batch.file_format in ("json", "label-studio") and read.mapping is None:
+            shape = "items"
+        progress(0.8, 1, "Checking ids and labels")
+        with transaction.atomic():
+            summary = _import_write(batch, stager, shape, now)
+        progress(0.95, 1, "Updating reference labels")
+        reference_labels_refresh(dataset_id=dataset.pk, import_batch_id=batch.pk)
+    finally:
+        stager.drop()
+    summary["rows"] = read.rows
+    summary["mapping"] = read.mapping.as_dict() if read.mapping else None
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.SUCCEEDED, row_count=read.rows, item_count=summary["items"],
+        annotation_count=summary["annotations"], finished_at=timezone.now(), summary=summary,
+        mapping=summary["mapping"] or batch.mapping,
+    )
+    return {"import_batch": batch.pk, **summary}
+
+
+def _rows_error(rows: Iterable[tuple[Any, ...]], message: str) -> list[dict[str, Any]]:
+    return [{"row": r[0], "column": None, "message": message.format(*r[1:])} for r in rows]
+
+
+def _import_write(
+    batch: ImportBatch, stager: _Stager, shape: str, now: Any
+) -> dict[str, Any]:
+    dataset_id = batch.dataset_id
+    items, anns = stager.items_table, stager.ann_table
+    errors: list[dict[str, Any]] = []
+    limit = formats.MAX_ROW_ERRORS
+    if shape == "items":
+        errors += _rows_error(db.fetch_all(
+            f"SELECT MIN(row_no), external_id, COUNT(*) FROM {items} "  # noqa: S608
+            f"GROUP BY external_id HAVING COUNT(*) > 1 ORDER BY MIN(row_no) LIMIT {limit}"),
+            "The id '{0}' appears {1} times in the file.")
+        errors += _rows_error(db.fetch_all(
+            f"SELECT s.row_no, s.external_id FROM {items} s JOIN labeling_item i "  # noqa: S608
+            f"ON i.dataset_id = %s AND i.external_id = s.external_id "
+            f"ORDER BY s.row_no LIMIT {limit}", [dataset_id]),
+            "An item with id '{0}' already exists in the dataset.")
+    errors += _rows_error(db.fetch_all(
+        f"SELECT MIN(row_no), external_id, labeller FROM {anns} "  # noqa: S608
+        f"GROUP BY external_id, labeller HAVING COUNT(*) > 1 ORDER BY MIN(row_no) LIMIT {limit}"),
+        "Labeller '{1}' labels item '{0}' more than once.")
+    errors += _rows_error(db.fetch_all(
+        f"SELECT s.row_no, s.external_id FROM {anns} s "  # noqa: S608
+        f"WHERE NOT EXISTS (SELECT 1 FROM {items} t WHERE t.external_id = s.external_id) "
+        f"AND NOT EXISTS (SELECT 1 FROM labeling_item i WHERE i.dataset_id = %s "
+        f"AND i.external_id = s.external_id) ORDER BY s.row_no LIMIT {limit}", [dataset_id]),
+        "There is no item with id '{0}' (in the dataset or the file).")
+    errors += _rows_error(db.fetch_all(
+        f"SELECT s.row_no, s.external_id, s.labeller FROM {anns} s "  # noqa: S608
+        f"JOIN labeling_item i ON i.dataset_id = %s AND i.external_id = s.external_id "
+        f"JOIN labeling_labeller l ON l.dataset_id = %s AND l.name = s.labeller "
+        f"JOIN labeling_annotation a ON a.item_id = i.id AND a.labeller_id = l.id "
+        f"ORDER BY s.row_no LIMIT {limit}", [dataset_id, dataset_id]),
+        "Item '{0}' already has an annotation by '{1}'.")
+    if errors:
+        errors.sort(key=lambda e: (e["row"] is None, e["row"] or 0))
+        raise ImportRejected(errors[:limit], len(errors))
+
+    for position, name in enumerate(
+        sorted(stager.new_labels, key=lambda n: stager.new_labels[n]),
+        start=Label.objects.filter(dataset_id=dataset_id).count(),
+    ):
+        hotkey = DEFAULT_HOTKEYS[position] if position < len(DEFAULT_HOTKEYS) else ""
+        Label.objects.create(dataset_id=dataset_id, name=name, hotkey=hotkey, position=position)
+
+    # Labellers known only from the data keep their names; a name that is a member's username
+    # is that member.
+    db.execute(
+        f"INSERT INTO labeling_labeller (dataset_id, name, user_id, created_at) "  # noqa: S608
+        f"SELECT %s, s.labeller, (SELECT m.user_id FROM labeling_membership m "
+        f"  JOIN auth_user u ON u.id = m.user_id WHERE m.dataset_id = %s "
+        f"  AND u.username = s.labeller AND NOT EXISTS (SELECT 1 FROM labeling_labeller x "
+        f"  WHERE x.dataset_id = %s AND x.user_id = m.user_id)), %s "
+        f"FROM (SELECT DISTINCT labeller FROM {anns}) s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM labeling_labeller l WHERE l.dataset_id = %s "
+        f"AND l.name = s.labeller)",
+        [dataset_id, dataset_id, dataset_id, now, dataset_id],
+    )
+    item_cols = (
+        "dataset_id, external_id, data, metadata, content_hash, origin, import_batch_id, "
+        "annotation_count, reference_method, created_at"
+    )
+    select_cols = "%s, s.external_id, s.data, s.metadata, s.content_hash, 'imported', %s, 0, '', %s"
+    if shape == "items":
+        n_items = db.execute(
+            f"INSERT INTO labeling_item ({item_cols}) SELECT {select_cols} "  # noqa: S608
+            f"FROM {items} s ORDER BY s.row_no", [dataset_id, batch.pk, now])
+    else:
+        n_items = db.execute(
+            f"INSERT INTO labeling_item ({item_cols}) SELECT {select_cols} "  # noqa: S608
+            f"FROM {items} s JOIN (SELECT external_id, MIN(row_no) AS first_row FROM {items} "
+            f"GROUP BY external_id) f ON f.first_row = s.row_no "
+            f"WHERE NOT EXISTS (SELECT 1 FROM labeling_item i WHERE i.dataset_id = %s "
+            f"AND i.external_id = s.external_id) ORDER BY s.row_no",
+            [dataset_id, batch.pk, now, dataset_id])
+    n_anns = db.execute(
+        "INSERT INTO labeling_annotation (item_id, labeller_id, label_id, source, "  # noqa: S608
+        "time_spent_ms, import_batch_id, created_at, updated_at) "
+        f"SELECT i.id, l.id, lab.id, s.source, s.time_spent_ms, %s, s.created_at, %s "
+        f"FROM {anns} s "
+        f"JOIN labeling_item i ON i.dataset_id = %s AND i.external_id = s.external_id "
+        f"JOIN labeling_labeller l ON l.dataset_id = %s AND l.name = s.labeller "
+        f"JOIN labeling_label lab ON lab.dataset_id = %s AND lab.name = s.label "
+        f"ORDER BY s.row_no",
+        [batch.pk, now, dataset_id, dataset_id, dataset_id])
+    db.execute(
+        "INSERT INTO labeling_labelevent (dataset_id, item_id, kind, labeller_id, "  # noqa: S608
+        "old_label, new_label, reason, import_batch_id, created_at) "
+        "SELECT %s, a.item_id, 'annotation', a.labeller_id, '', lab.name, %s, %s, a.created_at "
+        "FROM labeling_annotation a JOIN labeling_label lab ON lab.id = a.label_id "
+        "WHERE a.import_batch_id = %s ORDER BY a.id",
+        [dataset_id, f"imported from {batch.file_name}", batch.pk, batch.pk])
+    dataset = Dataset.objects.select_for_update().get(pk=dataset_id)
+    dataset.data_fields = _merge_fields(dataset.data_fields, stager.data_fields)
+    dataset.metadata_fields = _merge_fields(dataset.metadata_fields, stager.metadata_fields)
+    dataset.save(update_fields=["data_fields", "metadata_fields", "updated_at"])
+    return {
+        "items": n_items, "annotations": n_anns, "shape": shape,
+        "labels_created": sorted(stager.new_labels, key=lambda n: stager.new_labels[n]),
+    }
+
+
+def _merge_fields(existing: list[str], new: set[str]) -> list[str]:
+    return [*existing, *sorted(new - set(existing))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference labels
+
+
+def reference_labels_refresh(
+    *, dataset_id: int, item_ids: Iterable[int] | None = None, import_batch_id: int | None = None
+) -> int:
+    """Recompute annotation counts and reference labels (the reviewer's decision where there is
+    one, else the majority vote of human and imported labels) for some or all items."""
+    from labeling.selectors import annotation_pairs
+
+    item_list = None if item_ids is None else sorted(set(item_ids))
+    pairs = annotation_pairs(
+        dataset_id=dataset_id, item_ids=item_list, import_batch_id=import_batch_id
+    )
+    consensus = majority_vote(pairs["item_id"], pairs["label_id"], seed=dataset_id)
+    touched = pairs["touched"]
+    decided = pairs["decided"]
+    rows: list[tuple[Any, ...]] = []
+    by_item = dict(zip(consensus.item_ids.tolist(), range(consensus.item_ids.size), strict=True))
+    for item_id in touched.tolist():
+        i = by_item.get(item_id)
+        count = int(consensus.counts[i]) if i is not None else 0
+        if item_id in decided:
+            rows.append((item_id, count, decided[item_id], "decision", 1.0))
+        elif i is None:
+            rows.append((item_id, 0, None, "", None))
+        else:
+            rows.append((item_id, count, int(consensus.labels[i]), "majority_vote",
+                         float(consensus.confidence[i])))
+    _write_reference(rows)
+    return len(rows)
+
+
+def _write_reference(rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    table = "reference_refresh"
+    db.create_temp_table(table, [
+        ("item_id", "bigint"), ("annotation_count", "integer"), ("label_id", "bigint"),
+        ("method", "varchar(32)"), ("confidence", "double precision"),
+    ])
+    try:
+        for chunk in _chunks(rows, 50_000):
+            db.copy_rows(table, ["item_id", "annotation_count", "label_id", "method",
+                                 "confidence"], chunk)
+        db.execute(
+            f"UPDATE labeling_item SET annotation_count = r.annotation_count, "  # noqa: S608
+            f"reference_label_id = r.label_id, reference_method = r.method, "
+            f"reference_confidence = r.confidence FROM {table} r WHERE labeling_item.id = r.item_id"
+        )
+    finally:
+        db.drop_temp_table(table)
+
+
+def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+# ---------------------------------------------------------------------------------------------
+# Annotations through the API
+
+
+def labeller_for_user(*, dataset: Dataset, user: Any) -> Labeller:
+    """The labeller identity of a workbench user in a dataset (created on first use)."""
+    labeller = Labeller.objects.filter(dataset=dataset, user=user).first()
+    if labeller is not None:
+        return labeller
+    name = user.get_username()
+    if Labeller.objects.filter(dataset=dataset, name=name).exists():
+        name = f"{name} (user {user.pk})"
+    return Labeller.objects.create(dataset=dataset, user=user, name=name)
+
+
+@transaction.atomic
+def annotations_submit(
+    *, dataset: Dataset, user: Any, entries: list[dict[str, Any]]
+) -> list[Annotation]:
+    """Store the caller's labels (one or many), all or nothing; a second answer for the same
+    item replaces the first, and every change is logged."""
+    labels = {lab.name: lab for lab in Label.objects.filter(dataset=dataset)}
+    item_ids = [e["item"] for e in entries]
+    found = set(Item.objects.filter(dataset=dataset, pk__in=item_ids).values_list("pk", flat=True))
+    problems: dict[str, list[str]] = {}
+    for i, entry in enumerate(entries):
+        where = f"Entry {i + 1}: " if len(entries) > 1 else ""
+        if entry["item"] not in found:
+            problems.setdefault("item", []).append(
+                f"{where}there is no item {entry['item']} in this dataset.")
+        if entry["label"] not in labels:
+            problems.setdefault("label", []).append(
+                f"{where}unknown label '{entry['label']}'. Labels: {', '.join(labels)}.")
+    if len(set(item_ids)) != len(item_ids):
+        problems.setdefault("item", []).append("The same item appears twice in one request.")
+    if problems:
+        raise ValidationError(problems)
+    labeller = labeller_for_user(dataset=dataset, user=user)
+    existing = {
+        a.item_id: a for a in Annotation.objects.select_for_update()
+        .filter(labeller=labeller, item_id__in=item_ids).select_related("label")
+    }
+    now = timezone.now()
+    saved, events = [], []
+    for entry in entries:
+        label = labels[entry["label"]]
+        annotation = existing.get(entry["item"])
+        old = ""
+        if annotation is None:
+            annotation = Annotation.objects.create(
+                item_id=entry["item"], labeller=labeller, label=label,
+                source=AnnotationSource.HUMAN, time_spent_ms=entry.get("time_spent_ms"),
+                created_at=now, updated_at=now,
+            )
+        elif annotation.label_id != label.pk:
+            old = annotation.label.name
+            annotation.label = label
+            annotation.time_spent_ms = entry.get("time_spent_ms", annotation.time_spent_ms)
+            annotation.updated_at = now
+            annotation.save(update_fields=["label", "time_spent_ms", "updated_at"])
+        else:
+            saved.append(annotation)
+            continue  # the same answer again: nothing changes
+        events.append(LabelEvent(
+            dataset=dataset, item_id=entry["item"], kind=LabelEvent.Kind.ANNOTATION,
+            labeller=labeller, actor=user, old_label=old, new_label=label.name,
+            reason=entry.get("reason", ""), created_at=now,
+        ))
+        saved.append(annotation)
+    LabelEvent.objects.bulk_create(events)
+    reference_labels_refresh(dataset_id=dataset.pk, item_ids=item_ids)
+    return saved

@@ -1,0 +1,1 @@
+"""Pure numeric code: pandas / numpy / cleanlab / scikit-learn, and no Django."""

@@ -1,0 +1,1 @@
+"""Quality models (model runs, label issues, reports) arrive with their issues."""

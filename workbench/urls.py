@@ -1,0 +1,47 @@
+"""URLs: pages, the admin, REST API v1 and its OpenAPI docs."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from labeling import api as labeling_api
+from labeling import views as labeling_views
+from workbench import jobs_api
+
+api_v1 = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("datasets/", labeling_api.DatasetList.as_view(), name="api-datasets"),
+    path("datasets/<int:dataset_id>/", labeling_api.DatasetDetail.as_view(), name="api-dataset"),
+    path("datasets/<int:dataset_id>/members/", labeling_api.MemberList.as_view(),
+         name="api-members"),
+    path("datasets/<int:dataset_id>/members/<int:member_id>/",
+         labeling_api.MemberDetail.as_view(), name="api-member"),
+    path("datasets/<int:dataset_id>/imports/", labeling_api.ImportList.as_view(),
+         name="api-imports"),
+    path("datasets/<int:dataset_id>/imports/<int:batch_id>/",
+         labeling_api.ImportDetail.as_view(), name="api-import"),
+    path("datasets/<int:dataset_id>/items/", labeling_api.ItemList.as_view(), name="api-items"),
+    path("datasets/<int:dataset_id>/items/<int:item_id>/", labeling_api.ItemDetail.as_view(),
+         name="api-item"),
+    path("datasets/<int:dataset_id>/annotations/", labeling_api.AnnotationList.as_view(),
+         name="api-annotations"),
+    path("datasets/<int:dataset_id>/export/", labeling_api.Export.as_view(), name="api-export"),
+    path("datasets/<int:dataset_id>/jobs/", jobs_api.DatasetJobList.as_view(),
+         name="api-dataset-jobs"),
+    path("jobs/", jobs_api.JobList.as_view(), name="api-jobs"),
+    path("jobs/<int:job_id>/", jobs_api.JobDetail.as_view(), name="api-job"),
+    path("jobs/<int:job_id>/cancel/", jobs_api.JobCancel.as_view(), name="api-job-cancel"),
+    path("jobs/<int:job_id>/rerun/", jobs_api.JobRerun.as_view(), name="api-job-rerun"),
+]
+
+urlpatterns = [
+    path("", labeling_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+]
