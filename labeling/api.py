@@ -12,7 +12,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -313,8 +315,18 @@ class AnnotationList(generics.ListAPIView):
         return Response(data if many else data[0], status=status.HTTP_201_CREATED)
 
 
+class _FormatIsOurs(DefaultContentNegotiation):
+    """``?format=`` names the export file format here, not one of DRF's renderers."""
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
 class Export(APIView):
     """Every item with data, metadata, all annotations and its reference label, streamed."""
+
+    content_negotiation_class = _FormatIsOurs
+    renderer_classes = [JSONRenderer]
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=list(exporting.EXPORT_FORMATS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from labeling.models import (
     Dataset,
     Decision,
     Item,
+    Label,
     LabelEvent,
     Membership,
     Role,
@@ -85,11 +87,13 @@ def annotation_pairs(
     if few:
         annotations = annotations.filter(item_id__in=touched.tolist())
         decisions = decisions.filter(item_id__in=touched.tolist())
+    # The item's content hash keys the consensus tie-break, so that a copy of the dataset
+    # (other ids, same content) gets the same reference labels.
     flat = np.fromiter(
-        (v for pair in annotations.values_list("item_id", "label_id").iterator(chunk_size=20_000)
-         for v in pair),
+        (v for row in annotations.values_list("item_id", "label_id", "item__content_hash")
+         .iterator(chunk_size=20_000) for v in (row[0], row[1], int(row[2][:15] or "0", 16))),
         dtype=np.int64,
-    ).reshape(-1, 2)
+    ).reshape(-1, 3)
     if touched is None:
         touched = np.fromiter(
             Item.objects.filter(dataset_id=dataset_id).order_by("id")
@@ -103,8 +107,16 @@ def annotation_pairs(
         item: label for item, label in decisions.values_list("item_id", "label_id")
         if touched_set is None or item in touched_set
     }
-    return {"item_id": flat[:, 0], "label_id": flat[:, 1], "touched": touched,
-            "decided": decided}
+    label_keys = {
+        pk: int(hashlib.blake2b(name.encode(), digest_size=7).hexdigest(), 16)
+        for pk, name in Label.objects.filter(dataset_id=dataset_id).values_list("id", "name")
+    }
+    return {
+        "item_id": flat[:, 0], "label_id": flat[:, 1], "item_key": flat[:, 2],
+        "label_key": np.fromiter((label_keys[i] for i in flat[:, 1].tolist()), dtype=np.int64,
+                                 count=flat.shape[0]),
+        "touched": touched, "decided": decided,
+    }
 
 
 def export_chunks(*, dataset: Dataset, chunk_size: int = 5000) -> Iterator[list[dict[str, Any]]]:

@@ -31,6 +31,7 @@ from labeling.models import (
 )
 from quality.analysis.consensus import majority_vote
 from workbench import db
+from workbench.errors import BadInput
 from workbench.jobs import JobError, Progress, job_create
 from workbench.models import Job
 
@@ -258,7 +259,7 @@ def import_create(
             message = _failure_message(batch)
             job.delete()
             import_discard(batch=batch)
-            raise ValidationError({"detail": message, "errors": errors})
+            raise BadInput(message, errors=errors)
     return batch, job
 
 
@@ -566,7 +567,10 @@ def reference_labels_refresh(
     pairs = annotation_pairs(
         dataset_id=dataset_id, item_ids=item_list, import_batch_id=import_batch_id
     )
-    consensus = majority_vote(pairs["item_id"], pairs["label_id"], seed=dataset_id)
+    consensus = majority_vote(
+        pairs["item_id"], pairs["label_id"], item_keys=pairs["item_key"],
+        label_keys=pairs["label_key"],
+    )
     touched = pairs["touched"]
     decided = pairs["decided"]
     rows: list[tuple[Any, ...]] = []

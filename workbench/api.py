@@ -11,6 +11,8 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from workbench.errors import BadInput
+
 
 class IdCursorPagination(CursorPagination):
     """Keyset pagination on the primary key: page 5,000 costs what page 1 costs."""
@@ -23,6 +25,8 @@ class IdCursorPagination(CursorPagination):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus: Django's own 404/403 and any ValueError from parsing become 4xx."""
+    if isinstance(exc, BadInput):
+        return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
