@@ -34,16 +34,24 @@ class DatasetAdmin(admin.ModelAdmin):
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ["id", "dataset", "file_name", "file_format", "status", "item_count",
-                    "annotation_count", "uploaded_by", "created_at"]
+    list_display = [
+        "id",
+        "dataset",
+        "file_name",
+        "file_format",
+        "status",
+        "item_count",
+        "annotation_count",
+        "uploaded_by",
+        "created_at",
+    ]
     list_filter = ["status", "file_format"]
     readonly_fields = [f.name for f in ImportBatch._meta.fields]
 
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ["id", "dataset", "external_id", "origin", "annotation_count",
-                    "reference_label"]
+    list_display = ["id", "dataset", "external_id", "origin", "annotation_count", "reference_label"]
     list_filter = ["origin"]
     search_fields = ["external_id"]
     raw_id_fields = ["dataset", "parent", "import_batch", "reference_label"]
@@ -65,8 +73,16 @@ class LabellerAdmin(admin.ModelAdmin):
 
 @admin.register(LabelEvent)
 class LabelEventAdmin(admin.ModelAdmin):
-    list_display = ["id", "item", "kind", "labeller", "actor", "old_label", "new_label",
-                    "created_at"]
+    list_display = [
+        "id",
+        "item",
+        "kind",
+        "labeller",
+        "actor",
+        "old_label",
+        "new_label",
+        "created_at",
+    ]
     raw_id_fields = ["item", "labeller", "import_batch", "dataset"]
     show_full_result_count = False
 

@@ -39,9 +39,9 @@ STAFF = (Role.OWNER, Role.REVIEWER)
 ANYONE = (Role.OWNER, Role.REVIEWER, Role.ANNOTATOR)
 
 
-def dataset_for(request: Request, dataset_id: int, roles: tuple[str, ...] = ANYONE) -> (
-    tuple[Dataset, str]
-):
+def dataset_for(
+    request: Request, dataset_id: int, roles: tuple[str, ...] = ANYONE
+) -> tuple[Dataset, str]:
     """The dataset if the caller may act on it: outsiders get 404, members without the role 403."""
     role = selectors.role_of(dataset_id=dataset_id, user=request.user)
     if role is None:
@@ -62,13 +62,15 @@ class DatasetList(generics.ListCreateAPIView):
         return selectors.datasets_for_user(user=self.request.user).order_by("id")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        roles = dict(Membership.objects.filter(user=self.request.user)
-                     .values_list("dataset_id", "role"))
+        roles = dict(
+            Membership.objects.filter(user=self.request.user).values_list("dataset_id", "role")
+        )
         return {**super().get_serializer_context(), "roles": roles}
 
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
         serializer.instance = services.dataset_create(created_by=self.request.user, **data)
+        serializer.context["roles"][serializer.instance.pk] = Role.OWNER
 
 
 class DatasetDetail(APIView):
@@ -114,7 +116,8 @@ class MemberList(APIView):
         serializer = MembershipSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = services.membership_set(
-            dataset=dataset, username=serializer.validated_data["user"]["username"],
+            dataset=dataset,
+            username=serializer.validated_data["user"]["username"],
             role=serializer.validated_data["role"],
         )
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
@@ -158,10 +161,12 @@ class ImportList(APIView):
     @extend_schema(
         request={"multipart/form-data": ImportRequestSerializer},
         responses={
-            201: inline_serializer("ImportDone", {"import_batch": ImportBatchSerializer(),
-                                                  "job": JobSerializer()}),
-            202: inline_serializer("ImportQueued", {"import_batch": ImportBatchSerializer(),
-                                                    "job": JobSerializer()}),
+            201: inline_serializer(
+                "ImportDone", {"import_batch": ImportBatchSerializer(), "job": JobSerializer()}
+            ),
+            202: inline_serializer(
+                "ImportQueued", {"import_batch": ImportBatchSerializer(), "job": JobSerializer()}
+            ),
         },
     )
     def post(self, request: Request, dataset_id: int) -> Response:
@@ -170,12 +175,13 @@ class ImportList(APIView):
         if upload is None:
             raise ValidationError({"file": ["Attach the file to import as 'file'."]})
         batch, job = services.import_create(
-            dataset=dataset, upload=upload, uploaded_by=request.user,
+            dataset=dataset,
+            upload=upload,
+            uploaded_by=request.user,
             file_format=request.data.get("format") or None,
             mapping=_json_field(request.data.get("mapping"), "mapping"),
             source=request.data.get("source", ""),
-            default_metadata=_json_field(request.data.get("default_metadata"),
-                                         "default_metadata"),
+            default_metadata=_json_field(request.data.get("default_metadata"), "default_metadata"),
         )
         done = job.is_finished
         return Response(
@@ -200,7 +206,8 @@ ITEM_FILTERS = [
     OpenApiParameter("labelled", bool, description="Items with (true) or without (false) labels."),
     OpenApiParameter("reference_label", str, description="Items whose reference label is this."),
     OpenApiParameter(
-        "metadata.<field>", str,
+        "metadata.<field>",
+        str,
         description="Metadata equals this value, e.g. ?metadata.source=web (numbers match too).",
     ),
 ]
@@ -228,8 +235,8 @@ def _filter_items(items: QuerySet[Item], params: Any, staff: bool) -> QuerySet[I
             raise ValidationError({"import_batch": ["Give a batch id (a number)."]}) from exc
     if staff and "labelled" in params:
         labelled = params["labelled"].lower() in ("1", "true", "yes")
-        items = items.filter(annotation_count__gt=0) if labelled else items.filter(
-            annotation_count=0
+        items = (
+            items.filter(annotation_count__gt=0) if labelled else items.filter(annotation_count=0)
         )
     if staff and "reference_label" in params:
         items = items.filter(reference_label__name=params["reference_label"])
@@ -292,14 +299,14 @@ class AnnotationList(generics.ListAPIView):
             annotations = annotations.filter(labeller__name=params["labeller"])
         return annotations
 
-    @extend_schema(
-        parameters=[OpenApiParameter("item", int), OpenApiParameter("labeller", str)]
-    )
+    @extend_schema(parameters=[OpenApiParameter("item", int), OpenApiParameter("labeller", str)])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=AnnotationInputSerializer(many=True),
-                   responses={201: AnnotationSerializer(many=True)})
+    @extend_schema(
+        request=AnnotationInputSerializer(many=True),
+        responses={201: AnnotationSerializer(many=True)},
+    )
     def post(self, request: Request, dataset_id: int) -> Response:
         dataset, _ = dataset_for(request, dataset_id)
         many = isinstance(request.data, list)
@@ -309,8 +316,11 @@ class AnnotationList(generics.ListAPIView):
         serializer.is_valid(raise_exception=True)
         entries = serializer.validated_data if many else [serializer.validated_data]
         saved = services.annotations_submit(dataset=dataset, user=request.user, entries=entries)
-        saved = list(Annotation.objects.filter(pk__in=[a.pk for a in saved])
-                     .select_related("labeller", "label").order_by("id"))
+        saved = list(
+            Annotation.objects.filter(pk__in=[a.pk for a in saved])
+            .select_related("labeller", "label")
+            .order_by("id")
+        )
         data = AnnotationSerializer(saved, many=True).data
         return Response(data if many else data[0], status=status.HTTP_201_CREATED)
 
@@ -329,8 +339,14 @@ class Export(APIView):
     renderer_classes = [JSONRenderer]
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=list(exporting.EXPORT_FORMATS),
-                                     description="csv (default), jsonl, parquet, label-studio")],
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=list(exporting.EXPORT_FORMATS),
+                description="csv (default), jsonl, parquet, label-studio",
+            )
+        ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     def get(self, request: Request, dataset_id: int) -> StreamingHttpResponse:
@@ -342,8 +358,10 @@ class Export(APIView):
             )
         content_type, suffix = exporting.EXPORT_FORMATS[fmt]
         stream = exporting.export_stream(
-            fmt, selectors.export_chunks(dataset=dataset),
-            data_fields=dataset.data_fields, metadata_fields=dataset.metadata_fields,
+            fmt,
+            selectors.export_chunks(dataset=dataset),
+            data_fields=dataset.data_fields,
+            metadata_fields=dataset.metadata_fields,
         )
         response = StreamingHttpResponse(stream, content_type=content_type)
         name = f"dataset-{dataset.pk}.{suffix}"

@@ -20,8 +20,14 @@ EXPORT_FORMATS = {
     "parquet": ("application/vnd.apache.parquet", "parquet"),
     "label-studio": ("application/json", "json"),
 }
-TAIL_COLUMNS = ["origin", "import_batch", "parent", "reference_label", "reference_method",
-                "reference_confidence"]
+TAIL_COLUMNS = [
+    "origin",
+    "import_batch",
+    "parent",
+    "reference_label",
+    "reference_method",
+    "reference_confidence",
+]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -30,16 +36,20 @@ def _iso(value: datetime | None) -> str | None:
 
 def _annotation(ann: dict[str, Any]) -> dict[str, Any]:
     return {
-        "labeller": ann["labeller__name"], "label": ann["label__name"],
-        "time_spent_ms": ann["time_spent_ms"], "created_at": _iso(ann["created_at"]),
+        "labeller": ann["labeller__name"],
+        "label": ann["label__name"],
+        "time_spent_ms": ann["time_spent_ms"],
+        "created_at": _iso(ann["created_at"]),
         "source": ann["source"],
     }
 
 
 def _common(item: dict[str, Any]) -> dict[str, Any]:
     return {
-        "origin": item["origin"], "import_batch": item["import_batch_id"],
-        "parent": item["parent__external_id"], "reference_label": item["reference_label__name"],
+        "origin": item["origin"],
+        "import_batch": item["import_batch_id"],
+        "parent": item["parent__external_id"],
+        "reference_label": item["reference_label__name"],
         "reference_method": item["reference_method"] or None,
         "reference_confidence": item["reference_confidence"],
     }
@@ -50,8 +60,11 @@ def jsonl_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
         out = bytearray()
         for item in chunk:
             row = {
-                "external_id": item["external_id"], "data": item["data"],
-                "metadata": item["metadata"], **_common(item), "recipe": item["recipe"],
+                "external_id": item["external_id"],
+                "data": item["data"],
+                "metadata": item["metadata"],
+                **_common(item),
+                "recipe": item["recipe"],
                 "annotations": [_annotation(a) for a in item["annotations"]],
             }
             out += orjson.dumps(row)
@@ -70,8 +83,13 @@ def _csv_cell(value: Any) -> str:
 def csv_stream(
     chunks: Iterable[list[dict[str, Any]]], data_fields: list[str], metadata_fields: list[str]
 ) -> Iterator[bytes]:
-    header = (["external_id"] + [f"data.{f}" for f in data_fields]
-              + [f"metadata.{f}" for f in metadata_fields] + TAIL_COLUMNS + ["annotations"])
+    header = (
+        ["external_id"]
+        + [f"data.{f}" for f in data_fields]
+        + [f"metadata.{f}" for f in metadata_fields]
+        + TAIL_COLUMNS
+        + ["annotations"]
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -101,7 +119,7 @@ def label_studio_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[byte
         out = bytearray()
         for item in chunk:
             task = {
-                "id": int(item["external_id"]) if item["external_id"].isdigit() else item["id"],
+                "id": item["id"],  # Label Studio's ids are numbers; ours is in meta
                 "data": item["data"],
                 "meta": {"external_id": item["external_id"], **item["metadata"]},
                 "annotations": [
@@ -111,7 +129,8 @@ def label_studio_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[byte
                         "lead_time": a["time_spent_ms"] / 1000 if a["time_spent_ms"] else None,
                         "created_at": _iso(a["created_at"]),
                     }
-                    for a in item["annotations"] if a["source"] != "prelabel"
+                    for a in item["annotations"]
+                    if a["source"] != "prelabel"
                 ],
                 "predictions": [
                     {
@@ -119,7 +138,8 @@ def label_studio_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[byte
                         "result": [_choice(a["label__name"])],
                         "created_at": _iso(a["created_at"]),
                     }
-                    for a in item["annotations"] if a["source"] == "prelabel"
+                    for a in item["annotations"]
+                    if a["source"] == "prelabel"
                 ],
             }
             if not first:
@@ -131,8 +151,12 @@ def label_studio_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[byte
 
 
 def _choice(label: str) -> dict[str, Any]:
-    return {"type": "choices", "from_name": "label", "to_name": "item",
-            "value": {"choices": [label]}}
+    return {
+        "type": "choices",
+        "from_name": "label",
+        "to_name": "item",
+        "value": {"choices": [label]},
+    }
 
 
 class _Drain(io.RawIOBase):
@@ -163,16 +187,29 @@ class _Drain(io.RawIOBase):
 def parquet_schema() -> Any:
     import pyarrow as pa
 
-    annotation = pa.struct([
-        ("labeller", pa.string()), ("label", pa.string()), ("time_spent_ms", pa.int64()),
-        ("created_at", pa.timestamp("us", tz="UTC")), ("source", pa.string()),
-    ])
-    return pa.schema([
-        ("external_id", pa.string()), ("data", pa.string()), ("metadata", pa.string()),
-        ("origin", pa.string()), ("import_batch", pa.int64()), ("parent", pa.string()),
-        ("reference_label", pa.string()), ("reference_method", pa.string()),
-        ("reference_confidence", pa.float64()), ("annotations", pa.list_(annotation)),
-    ])
+    annotation = pa.struct(
+        [
+            ("labeller", pa.string()),
+            ("label", pa.string()),
+            ("time_spent_ms", pa.int64()),
+            ("created_at", pa.timestamp("us", tz="UTC")),
+            ("source", pa.string()),
+        ]
+    )
+    return pa.schema(
+        [
+            ("external_id", pa.string()),
+            ("data", pa.string()),
+            ("metadata", pa.string()),
+            ("origin", pa.string()),
+            ("import_batch", pa.int64()),
+            ("parent", pa.string()),
+            ("reference_label", pa.string()),
+            ("reference_method", pa.string()),
+            ("reference_confidence", pa.float64()),
+            ("annotations", pa.list_(annotation)),
+        ]
+    )
 
 
 def parquet_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
@@ -190,22 +227,37 @@ def parquet_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
                 columns["data"].append(orjson.dumps(item["data"]).decode())
                 columns["metadata"].append(orjson.dumps(item["metadata"]).decode())
                 common = _common(item)
-                for name in ("origin", "import_batch", "parent", "reference_label",
-                             "reference_method", "reference_confidence"):
+                for name in (
+                    "origin",
+                    "import_batch",
+                    "parent",
+                    "reference_label",
+                    "reference_method",
+                    "reference_confidence",
+                ):
                     columns[name].append(common[name])
-                columns["annotations"].append([
-                    {"labeller": a["labeller__name"], "label": a["label__name"],
-                     "time_spent_ms": a["time_spent_ms"], "created_at": a["created_at"],
-                     "source": a["source"]}
-                    for a in item["annotations"]
-                ])
+                columns["annotations"].append(
+                    [
+                        {
+                            "labeller": a["labeller__name"],
+                            "label": a["label__name"],
+                            "time_spent_ms": a["time_spent_ms"],
+                            "created_at": a["created_at"],
+                            "source": a["source"],
+                        }
+                        for a in item["annotations"]
+                    ]
+                )
             writer.write_table(pa.Table.from_pydict(columns, schema=schema))
             yield sink.take()
     yield sink.take()
 
 
 def export_stream(
-    fmt: str, chunks: Iterable[list[dict[str, Any]]], *, data_fields: list[str],
+    fmt: str,
+    chunks: Iterable[list[dict[str, Any]]],
+    *,
+    data_fields: list[str],
     metadata_fields: list[str],
 ) -> Iterator[bytes]:
     if fmt == "csv":

@@ -21,12 +21,23 @@ import orjson
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "label-studio", "json")
 SUFFIX_FORMATS = {
-    ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
     ".json": "json",
 }
 MAPPING_KEYS = {
-    "external_id", "data", "metadata", "label", "labeller", "time_spent_ms", "annotations",
-    "default_labeller", "shape",
+    "external_id",
+    "data",
+    "metadata",
+    "label",
+    "labeller",
+    "time_spent_ms",
+    "annotations",
+    "default_labeller",
+    "shape",
 }
 SHAPES = ("auto", "items", "annotations")
 
@@ -34,17 +45,42 @@ SHAPES = ("auto", "items", "annotations")
 ID_COLUMNS = ("external_id", "id", "item_id", "orig_id", "uid", "key")
 LABEL_COLUMNS = ("label", "response", "answer", "class", "category")
 LABELLER_COLUMNS = (
-    "labeller", "labeler", "annotator", "worker", "worker_id", "workerid", "annotator_id",
+    "labeller",
+    "labeler",
+    "annotator",
+    "worker",
+    "worker_id",
+    "workerid",
+    "annotator_id",
     "!amt_worker_ids",
 )
 DATA_COLUMNS = (
-    "text", "sentence", "premise", "hypothesis", "question", "title", "body", "content",
-    "review", "document", "image", "image_url", "url",
+    "text",
+    "sentence",
+    "premise",
+    "hypothesis",
+    "question",
+    "title",
+    "body",
+    "content",
+    "review",
+    "document",
+    "image",
+    "image_url",
+    "url",
 )
 # Columns our own exports add that are derived, not data: ignored when importing an export.
 DERIVED_COLUMNS = (
-    "reference_label", "reference_method", "reference_confidence", "origin", "import_batch",
-    "parent", "recipe", "item_id_in_source", "created_at", "annotation_count",
+    "reference_label",
+    "reference_method",
+    "reference_confidence",
+    "origin",
+    "import_batch",
+    "parent",
+    "recipe",
+    "item_id_in_source",
+    "created_at",
+    "annotation_count",
 )
 DEFAULT_LABELLER = "imported"
 MAX_ROW_ERRORS = 100
@@ -116,7 +152,7 @@ def check_mapping(mapping: Any) -> dict[str, Any]:
     if mapping in (None, ""):
         return {}
     if not isinstance(mapping, dict):
-        raise FileProblem("The mapping must be a JSON object, e.g. {\"external_id\": \"id\"}.")
+        raise FileProblem('The mapping must be a JSON object, e.g. {"external_id": "id"}.')
     unknown = set(mapping) - MAPPING_KEYS
     if unknown:
         raise FileProblem(
@@ -129,8 +165,14 @@ def check_mapping(mapping: Any) -> dict[str, Any]:
             isinstance(value, list) and all(isinstance(v, str) for v in value)
         ):
             raise FileProblem(f"mapping.{key} must be a list of column names.")
-    for key in ("external_id", "label", "labeller", "time_spent_ms", "annotations",
-                "default_labeller"):
+    for key in (
+        "external_id",
+        "label",
+        "labeller",
+        "time_spent_ms",
+        "annotations",
+        "default_labeller",
+    ):
         value = mapping.get(key)
         if value is not None and not isinstance(value, str):
             raise FileProblem(f"mapping.{key} must be a column name (a string).")
@@ -174,9 +216,10 @@ def _csv_rows(
                 if not values or (len(values) == 1 and not values[0].strip() and width > 1):
                     continue  # blank line
                 if len(values) != width:
-                    yield row_no, {
-                        "__error__": f"Row has {len(values)} fields; the header has {width}."
-                    }
+                    yield (
+                        row_no,
+                        {"__error__": f"Row has {len(values)} fields; the header has {width}."},
+                    )
                     continue
                 yield row_no, dict(zip(header, values, strict=True))
         except UnicodeDecodeError as exc:
@@ -251,8 +294,9 @@ def _json_list(path: Path) -> list[Any]:
     except orjson.JSONDecodeError as exc:
         raise FileProblem(f"The file is not valid JSON: {exc}.") from exc
     if not isinstance(value, list):
-        raise FileProblem("The JSON file must hold a list of objects (tasks), not a "
-                          f"{type(value).__name__}.")
+        raise FileProblem(
+            f"The JSON file must hold a list of objects (tasks), not a {type(value).__name__}."
+        )
     if not value:
         raise FileProblem("The JSON list is empty.")
     return value
@@ -260,8 +304,10 @@ def _json_list(path: Path) -> list[Any]:
 
 def looks_like_label_studio(value: list[Any]) -> bool:
     first = value[0]
-    return isinstance(first, dict) and isinstance(first.get("data"), dict) and (
-        "annotations" in first or "predictions" in first or "id" in first
+    return (
+        isinstance(first, dict)
+        and isinstance(first.get("data"), dict)
+        and ("annotations" in first or "predictions" in first or "id" in first)
     )
 
 
@@ -269,9 +315,9 @@ def looks_like_label_studio(value: list[Any]) -> bool:
 # Mapping raw rows to records.
 
 
-def _pick(columns: list[str], given: str | None, candidates: tuple[str, ...], role: str) -> (
-    str | None
-):
+def _pick(
+    columns: list[str], given: str | None, candidates: tuple[str, ...], role: str
+) -> str | None:
     if given is not None:
         if given not in columns:
             raise FileProblem(
@@ -301,10 +347,15 @@ class ResolvedMapping:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "external_id": self.external_id, "data": list(self.data),
-            "metadata": list(self.metadata), "label": self.label, "labeller": self.labeller,
-            "time_spent_ms": self.time_spent_ms, "annotations": self.annotations,
-            "default_labeller": self.default_labeller, "shape": self.shape,
+            "external_id": self.external_id,
+            "data": list(self.data),
+            "metadata": list(self.metadata),
+            "label": self.label,
+            "labeller": self.labeller,
+            "time_spent_ms": self.time_spent_ms,
+            "annotations": self.annotations,
+            "default_labeller": self.default_labeller,
+            "shape": self.shape,
         }
 
 
@@ -347,9 +398,15 @@ def resolve_mapping(columns: list[str], mapping: dict[str, Any]) -> ResolvedMapp
             f"Columns: {', '.join(columns)}."
         )
     return ResolvedMapping(
-        external_id=external_id, data=tuple(data), metadata=tuple(metadata), label=label,
-        labeller=labeller, time_spent_ms=time_spent, annotations=annotations,
-        default_labeller=mapping.get("default_labeller") or DEFAULT_LABELLER, shape=shape,
+        external_id=external_id,
+        data=tuple(data),
+        metadata=tuple(metadata),
+        label=label,
+        labeller=labeller,
+        time_spent_ms=time_spent,
+        annotations=annotations,
+        default_labeller=mapping.get("default_labeller") or DEFAULT_LABELLER,
+        shape=shape,
     )
 
 
@@ -425,7 +482,8 @@ def _annotation_list(value: Any, column: str) -> list[AnnotationRecord]:
             )
         out.append(
             AnnotationRecord(
-                labeller=str(entry["labeller"]), label=str(entry["label"]),
+                labeller=str(entry["labeller"]),
+                label=str(entry["label"]),
                 source=str(entry.get("source") or "imported"),
                 time_spent_ms=_parse_ms(entry.get("time_spent_ms"), column),
                 created_at=_parse_time(entry.get("created_at")),
@@ -483,7 +541,8 @@ def row_to_record(
                     label=str(label).strip(),
                     time_spent_ms=(
                         _parse_ms(values.get(mapping.time_spent_ms), mapping.time_spent_ms)
-                        if mapping.time_spent_ms else None
+                        if mapping.time_spent_ms
+                        else None
                     ),
                 )
             )
@@ -495,11 +554,19 @@ def row_to_record(
             raise ValueError(
                 f"The data column(s) {', '.join(mapping.data)} are empty: an item needs data."
             )
-        return Record(row=row_no, external_id=external_id, data=data, metadata=metadata,
-                      annotations=annotations)
+        return Record(
+            row=row_no,
+            external_id=external_id,
+            data=data,
+            metadata=metadata,
+            annotations=annotations,
+        )
     return Record(
-        row=row_no, external_id=external_id, data=data if has_data else None,
-        metadata=metadata, annotations=annotations,
+        row=row_no,
+        external_id=external_id,
+        data=data if has_data else None,
+        metadata=metadata,
+        annotations=annotations,
     )
 
 
@@ -509,8 +576,12 @@ def row_to_record(
 
 def _ls_labeller(completed_by: Any) -> str:
     if isinstance(completed_by, dict):
-        return str(completed_by.get("email") or completed_by.get("username")
-                   or completed_by.get("id") or "")
+        return str(
+            completed_by.get("email")
+            or completed_by.get("username")
+            or completed_by.get("id")
+            or ""
+        )
     return "" if completed_by is None else str(completed_by)
 
 
@@ -548,7 +619,9 @@ def task_to_record(row_no: int, task: Any) -> Record:
         lead = ann.get("lead_time")
         annotations.append(
             AnnotationRecord(
-                labeller=labeller, label=choice, source="imported",
+                labeller=labeller,
+                label=choice,
+                source="imported",
                 time_spent_ms=int(float(lead) * 1000) if lead not in (None, "") else None,
                 created_at=_parse_time(ann.get("created_at")),
             )
@@ -560,12 +633,15 @@ def task_to_record(row_no: int, task: Any) -> Record:
         if choice is not None:
             annotations.append(
                 AnnotationRecord(
-                    labeller=f"model:{pred.get('model_version') or 'unknown'}", label=choice,
-                    source="prelabel", created_at=_parse_time(pred.get("created_at")),
+                    labeller=f"model:{pred.get('model_version') or 'unknown'}",
+                    label=choice,
+                    source="prelabel",
+                    created_at=_parse_time(pred.get("created_at")),
                 )
             )
-    return Record(row=row_no, external_id=external_id, data=data, metadata=meta,
-                  annotations=annotations)
+    return Record(
+        row=row_no, external_id=external_id, data=data, metadata=meta, annotations=annotations
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -97,7 +97,8 @@ class Labeller(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dataset", "name"], name="labeller_name_unique"),
             models.UniqueConstraint(
-                fields=["dataset", "user"], condition=Q(user__isnull=False),
+                fields=["dataset", "user"],
+                condition=Q(user__isnull=False),
                 name="labeller_user_unique",
             ),
         ]
@@ -177,7 +178,9 @@ class Item(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["dataset", "external_id"], name="item_external_id_unique")
+            models.UniqueConstraint(
+                fields=["dataset", "external_id"], name="item_external_id_unique"
+            )
         ]
         indexes = [models.Index(fields=["dataset", "id"], name="item_dataset_id_idx")]
 
@@ -230,7 +233,10 @@ class LabelEvent(models.Model):
         Labeller, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     old_label = models.CharField(max_length=100, blank=True)
@@ -244,6 +250,9 @@ class LabelEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["item", "id"], name="labelevent_item_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.old_label or '∅'} → {self.new_label or '∅'} on item {self.item_id}"
 
 
 class Decision(models.Model):
@@ -262,3 +271,6 @@ class Decision(models.Model):
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.REVIEW)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"item {self.item_id}: {self.label_id} ({self.method})"

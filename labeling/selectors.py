@@ -34,7 +34,8 @@ def role_of(*, dataset_id: int, user: Any) -> str | None:
         return None
     return (
         Membership.objects.filter(dataset_id=dataset_id, user=user)
-        .values_list("role", flat=True).first()
+        .values_list("role", flat=True)
+        .first()
     )
 
 
@@ -48,7 +49,9 @@ def dataset_state(*, dataset_id: int) -> dict[str, Any]:
     annotations = Annotation.objects.filter(item__dataset_id=dataset_id).count()
     last_event = LabelEvent.objects.filter(dataset_id=dataset_id).aggregate(m=Max("id"))["m"]
     return {
-        "items": items["n"], "max_item_id": items["last"], "annotations": annotations,
+        "items": items["n"],
+        "max_item_id": items["last"],
+        "annotations": annotations,
         "last_label_event_id": last_event,
     }
 
@@ -90,21 +93,29 @@ def annotation_pairs(
     # The item's content hash keys the consensus tie-break, so that a copy of the dataset
     # (other ids, same content) gets the same reference labels.
     flat = np.fromiter(
-        (v for row in annotations.values_list("item_id", "label_id", "item__content_hash")
-         .iterator(chunk_size=20_000) for v in (row[0], row[1], int(row[2][:15] or "0", 16))),
+        (
+            v
+            for row in annotations.values_list(
+                "item_id", "label_id", "item__content_hash"
+            ).iterator(chunk_size=20_000)
+            for v in (row[0], row[1], int(row[2][:15] or "0", 16))
+        ),
         dtype=np.int64,
     ).reshape(-1, 3)
     if touched is None:
         touched = np.fromiter(
-            Item.objects.filter(dataset_id=dataset_id).order_by("id")
-            .values_list("id", flat=True).iterator(chunk_size=50_000),
+            Item.objects.filter(dataset_id=dataset_id)
+            .order_by("id")
+            .values_list("id", flat=True)
+            .iterator(chunk_size=50_000),
             dtype=np.int64,
         )
     elif not few:
         flat = flat[np.isin(flat[:, 0], touched)]
     touched_set = None if few else set(touched.tolist())
     decided = {
-        item: label for item, label in decisions.values_list("item_id", "label_id")
+        item: label
+        for item, label in decisions.values_list("item_id", "label_id")
         if touched_set is None or item in touched_set
     }
     label_keys = {
@@ -112,10 +123,14 @@ def annotation_pairs(
         for pk, name in Label.objects.filter(dataset_id=dataset_id).values_list("id", "name")
     }
     return {
-        "item_id": flat[:, 0], "label_id": flat[:, 1], "item_key": flat[:, 2],
-        "label_key": np.fromiter((label_keys[i] for i in flat[:, 1].tolist()), dtype=np.int64,
-                                 count=flat.shape[0]),
-        "touched": touched, "decided": decided,
+        "item_id": flat[:, 0],
+        "label_id": flat[:, 1],
+        "item_key": flat[:, 2],
+        "label_key": np.fromiter(
+            (label_keys[i] for i in flat[:, 1].tolist()), dtype=np.int64, count=flat.shape[0]
+        ),
+        "touched": touched,
+        "decided": decided,
     }
 
 
@@ -124,21 +139,35 @@ def export_chunks(*, dataset: Dataset, chunk_size: int = 5000) -> Iterator[list[
     last_id = 0
     while True:
         items = list(
-            Item.objects.filter(dataset=dataset, id__gt=last_id).order_by("id")
-            .values("id", "external_id", "data", "metadata", "origin", "import_batch_id",
-                    "parent__external_id", "recipe", "reference_label__name",
-                    "reference_method", "reference_confidence", "created_at")[:chunk_size]
+            Item.objects.filter(dataset=dataset, id__gt=last_id)
+            .order_by("id")
+            .values(
+                "id",
+                "external_id",
+                "data",
+                "metadata",
+                "origin",
+                "import_batch_id",
+                "parent__external_id",
+                "recipe",
+                "reference_label__name",
+                "reference_method",
+                "reference_confidence",
+                "created_at",
+            )[:chunk_size]
         )
         if not items:
             return
         last_id = items[-1]["id"]
         by_item: dict[int, list[dict[str, Any]]] = {item["id"]: [] for item in items}
         for ann in (
-            Annotation.objects.filter(item_id__gte=items[0]["id"], item_id__lte=last_id,
-                                      item__dataset=dataset)
+            Annotation.objects.filter(
+                item_id__gte=items[0]["id"], item_id__lte=last_id, item__dataset=dataset
+            )
             .order_by("item_id", "id")
-            .values("item_id", "labeller__name", "label__name", "time_spent_ms", "created_at",
-                    "source")
+            .values(
+                "item_id", "labeller__name", "label__name", "time_spent_ms", "created_at", "source"
+            )
         ):
             by_item[ann["item_id"]].append(ann)
         for item in items:

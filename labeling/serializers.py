@@ -22,13 +22,19 @@ class LabelSerializer(serializers.Serializer):
         "items": {
             "oneOf": [
                 {"type": "string"},
-                {"type": "object", "properties": {
-                    "name": {"type": "string"}, "hotkey": {"type": "string"},
-                    "description": {"type": "string"}}, "required": ["name"]},
+                {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "hotkey": {"type": "string"},
+                        "description": {"type": "string"},
+                    },
+                    "required": ["name"],
+                },
             ]
         },
         "description": 'Label names, or objects {"name", "hotkey", "description"}. '
-                       "Hotkeys default to 1–9 in order.",
+        "Hotkeys default to 1–9 in order.",
     }
 )
 class LabelsField(serializers.Field):
@@ -48,7 +54,9 @@ class DatasetSerializer(serializers.ModelSerializer):
     labels = LabelsField(required=False)
     role = serializers.SerializerMethodField(help_text="Your role in this dataset.")
     annotators_per_item = serializers.IntegerField(
-        min_value=1, max_value=100, required=False,
+        min_value=1,
+        max_value=100,
+        required=False,
         help_text="How many labellers label each item (overlap).",
     )
     task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
@@ -56,12 +64,27 @@ class DatasetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Dataset
         fields = [
-            "id", "name", "description", "task_type", "labels", "guidelines",
-            "guidelines_version", "annotators_per_item", "data_fields", "metadata_fields",
-            "role", "created_at", "updated_at",
+            "id",
+            "name",
+            "description",
+            "task_type",
+            "labels",
+            "guidelines",
+            "guidelines_version",
+            "annotators_per_item",
+            "data_fields",
+            "metadata_fields",
+            "role",
+            "created_at",
+            "updated_at",
         ]
-        read_only_fields = ["guidelines_version", "data_fields", "metadata_fields",
-                            "created_at", "updated_at"]
+        read_only_fields = [
+            "guidelines_version",
+            "data_fields",
+            "metadata_fields",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_role(self, dataset: Dataset) -> str | None:
         roles: dict[int, str] = self.context.get("roles", {})
@@ -81,18 +104,20 @@ class MembershipSerializer(serializers.ModelSerializer):
 class ImportRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV, TSV, JSONL, Parquet or Label Studio JSON.")
     format = serializers.CharField(
-        required=False, allow_blank=True,
+        required=False,
+        allow_blank=True,
         help_text="csv, tsv, jsonl, parquet or label-studio; sniffed from the file name if left "
-                  "out.",
+        "out.",
     )
     mapping = serializers.JSONField(
         required=False,
         help_text='Which columns play which role: {"external_id": col, "data": [cols], '
-                  '"metadata": [cols], "label": col, "labeller": col, "time_spent_ms": col, '
-                  '"shape": "items"|"annotations"}. Sent as a JSON string in multipart forms.',
+        '"metadata": [cols], "label": col, "labeller": col, "time_spent_ms": col, '
+        '"shape": "items"|"annotations"}. Sent as a JSON string in multipart forms.',
     )
-    source = serializers.CharField(required=False, allow_blank=True,
-                                   help_text="Where the data came from.")
+    source = serializers.CharField(
+        required=False, allow_blank=True, help_text="Where the data came from."
+    )
     default_metadata = serializers.JSONField(
         required=False, help_text="Metadata added to every item of this batch."
     )
@@ -105,17 +130,33 @@ class ImportBatchSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportBatch
         fields = [
-            "id", "dataset", "status", "file_name", "format", "size_bytes", "sha256",
-            "source", "mapping", "default_metadata", "row_count", "item_count",
-            "annotation_count", "error_count", "errors", "summary", "uploaded_by",
-            "created_at", "finished_at",
+            "id",
+            "dataset",
+            "status",
+            "file_name",
+            "format",
+            "size_bytes",
+            "sha256",
+            "source",
+            "mapping",
+            "default_metadata",
+            "row_count",
+            "item_count",
+            "annotation_count",
+            "error_count",
+            "errors",
+            "summary",
+            "uploaded_by",
+            "created_at",
+            "finished_at",
         ]
         read_only_fields = fields
 
 
 class ItemSerializer(serializers.ModelSerializer):
     reference_label = serializers.CharField(
-        source="reference_label.name", default=None,
+        source="reference_label.name",
+        default=None,
         help_text="The reviewer's decision where one exists, else the consensus label.",
     )
     parent = serializers.CharField(source="parent.external_id", default=None)
@@ -123,9 +164,20 @@ class ItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = Item
         fields = [
-            "id", "external_id", "data", "metadata", "origin", "import_batch", "parent",
-            "recipe", "content_hash", "annotation_count", "reference_label", "reference_method",
-            "reference_confidence", "created_at",
+            "id",
+            "external_id",
+            "data",
+            "metadata",
+            "origin",
+            "import_batch",
+            "parent",
+            "recipe",
+            "content_hash",
+            "annotation_count",
+            "reference_label",
+            "reference_method",
+            "reference_confidence",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -144,8 +196,16 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
-        fields = ["id", "item", "labeller", "label", "source", "time_spent_ms", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "item",
+            "labeller",
+            "label",
+            "source",
+            "time_spent_ms",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOTKEYS = "123456789"
 STAGE_CHUNK = 10_000
+SOURCES = frozenset(AnnotationSource.values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,8 +89,10 @@ def _labels_write(dataset: Dataset, labels: list[dict[str, str]]) -> None:
     wanted = {lab["name"] for lab in labels}
     removed = [lab for name, lab in existing.items() if name not in wanted]
     in_use = {
-        name for (name,) in Annotation.objects.filter(label__in=removed)
-        .values_list("label__name").distinct()
+        name
+        for (name,) in Annotation.objects.filter(label__in=removed)
+        .values_list("label__name")
+        .distinct()
     }
     in_use |= set(
         Item.objects.filter(decision__label__in=removed).values_list(
@@ -109,7 +112,9 @@ def _labels_write(dataset: Dataset, labels: list[dict[str, str]]) -> None:
             Label.objects.create(dataset=dataset, position=position, **lab)
         else:
             row.hotkey, row.description, row.position = (
-                lab["hotkey"], lab["description"], position
+                lab["hotkey"],
+                lab["description"],
+                position,
             )
             row.save(update_fields=["hotkey", "description", "position"])
 
@@ -128,8 +133,12 @@ def dataset_create(
     """Create a dataset with its labels; its creator becomes its owner."""
     label_rows = labels_normalize(list(labels))
     dataset = Dataset.objects.create(
-        name=name, description=description, task_type=task_type, guidelines=guidelines,
-        annotators_per_item=annotators_per_item, created_by=created_by,
+        name=name,
+        description=description,
+        task_type=task_type,
+        guidelines=guidelines,
+        annotators_per_item=annotators_per_item,
+        created_by=created_by,
     )
     _labels_write(dataset, label_rows)
     if created_by is not None:
@@ -157,8 +166,24 @@ def dataset_update(*, dataset: Dataset, **fields: Any) -> Dataset:
 
 
 def dataset_delete(*, dataset: Dataset) -> None:
-    """Delete a dataset with everything in it."""
-    dataset.delete()
+    """Delete a dataset with everything in it, in bulk (a million items never load as objects)."""
+    files = [
+        f for f in ImportBatch.objects.filter(dataset=dataset).values_list("file", flat=True) if f
+    ]
+    items = "SELECT id FROM labeling_item WHERE dataset_id = %s"
+    with transaction.atomic():
+        for sql in (
+            "DELETE FROM labeling_labelevent WHERE dataset_id = %s",
+            f"DELETE FROM labeling_decision WHERE item_id IN ({items})",
+            f"DELETE FROM labeling_annotation WHERE item_id IN ({items})",
+            "UPDATE labeling_item SET parent_id = NULL WHERE dataset_id = %s",
+            "DELETE FROM labeling_item WHERE dataset_id = %s",
+        ):
+            db.execute(sql, [dataset.pk])
+        dataset.delete()
+    storage = ImportBatch._meta.get_field("file").storage
+    for name in files:
+        storage.delete(name)
 
 
 @transaction.atomic
@@ -218,17 +243,23 @@ def import_create(
     mapping: Any = None,
     source: str = "",
     default_metadata: Any = None,
+    run_inline: bool | None = None,
 ) -> tuple[ImportBatch, Job]:
     """Store an uploaded file as an import batch and run its import job.
 
-    Small files are imported at once: on bad input nothing is kept and a ValidationError lists
-    the problems by row and column. Larger files are imported in the background.
+    Small files (or any file, with ``run_inline=True``) are imported at once: on bad input
+    nothing is kept and BadInput lists the problems by row and column. Larger files are imported
+    in the background; a failure there is recorded on the batch and its job.
     """
     file_name = Path(upload.name or "upload").name
     if upload.size is not None and upload.size > settings.WORKBENCH_MAX_UPLOAD_BYTES:
         raise ValidationError(
-            {"file": [f"The file is {upload.size / 2**20:.1f} MB; the limit is "
-                      f"{settings.WORKBENCH_MAX_UPLOAD_BYTES / 2**20:.0f} MB."]}
+            {
+                "file": [
+                    f"The file is {upload.size / 2**20:.1f} MB; the limit is "
+                    f"{settings.WORKBENCH_MAX_UPLOAD_BYTES / 2**20:.0f} MB."
+                ]
+            }
         )
     if not upload.size:
         raise ValidationError({"file": ["The file is empty."]})
@@ -242,15 +273,27 @@ def import_create(
     if not isinstance(default_metadata, dict):
         raise ValidationError({"default_metadata": ["Must be a JSON object."]})
     batch = ImportBatch(
-        dataset=dataset, uploaded_by=uploaded_by, file_name=file_name, file_format=fmt,
-        mapping=clean_mapping, source=source, default_metadata=default_metadata,
+        dataset=dataset,
+        uploaded_by=uploaded_by,
+        file_name=file_name,
+        file_format=fmt,
+        mapping=clean_mapping,
+        source=source,
+        default_metadata=default_metadata,
     )
     _store_upload(upload, batch)
     batch.save()
-    inline = batch.size_bytes <= settings.WORKBENCH_IMPORT_INLINE_MAX_BYTES
+    inline = (
+        batch.size_bytes <= settings.WORKBENCH_IMPORT_INLINE_MAX_BYTES
+        if run_inline is None
+        else run_inline
+    )
     job = job_create(
-        kind="import", params={"import_batch": batch.pk}, dataset=dataset,
-        created_by=uploaded_by, run_inline=inline,
+        kind="import",
+        params={"import_batch": batch.pk},
+        dataset=dataset,
+        created_by=uploaded_by,
+        run_inline=inline,
     )
     if inline:
         batch.refresh_from_db()
@@ -300,15 +343,19 @@ def import_execute(*, batch: ImportBatch, progress: Progress) -> dict[str, Any]:
         else:
             errors, total = [exc.as_dict()], 1
         ImportBatch.objects.filter(pk=batch.pk).update(
-            status=ImportBatch.Status.FAILED, errors=errors, error_count=total,
+            status=ImportBatch.Status.FAILED,
+            errors=errors,
+            error_count=total,
             finished_at=timezone.now(),
         )
         batch.refresh_from_db()
         raise JobError(_failure_message(batch)) from exc
     except Exception:
         ImportBatch.objects.filter(pk=batch.pk).update(
-            status=ImportBatch.Status.FAILED, finished_at=timezone.now(),
-            errors=[{"row": None, "column": None, "message": "Internal error."}], error_count=1,
+            status=ImportBatch.Status.FAILED,
+            finished_at=timezone.now(),
+            errors=[{"row": None, "column": None, "message": "Internal error."}],
+            error_count=1,
         )
         raise
     return summary
@@ -336,15 +383,28 @@ class _Stager:
         self._item_rows: list[tuple[Any, ...]] = []
         self._ann_rows: list[tuple[Any, ...]] = []
         jt = db.json_type()
-        db.create_temp_table(self.items_table, [
-            ("row_no", "integer"), ("external_id", "varchar(255)"), ("data", jt),
-            ("metadata", jt), ("content_hash", "varchar(32)"),
-        ])
-        db.create_temp_table(self.ann_table, [
-            ("row_no", "integer"), ("external_id", "varchar(255)"), ("labeller", "varchar(255)"),
-            ("label", "varchar(100)"), ("source", "varchar(16)"), ("time_spent_ms", "integer"),
-            ("created_at", "timestamp with time zone" if db.is_postgres() else "text"),
-        ])
+        db.create_temp_table(
+            self.items_table,
+            [
+                ("row_no", "integer"),
+                ("external_id", "varchar(255)"),
+                ("data", jt),
+                ("metadata", jt),
+                ("content_hash", "varchar(32)"),
+            ],
+        )
+        db.create_temp_table(
+            self.ann_table,
+            [
+                ("row_no", "integer"),
+                ("external_id", "varchar(255)"),
+                ("labeller", "varchar(255)"),
+                ("label", "varchar(100)"),
+                ("source", "varchar(16)"),
+                ("time_spent_ms", "integer"),
+                ("created_at", "timestamp with time zone" if db.is_postgres() else "text"),
+            ],
+        )
 
     def error(self, row: int | None, column: str | None, message: str) -> None:
         self.error_total += 1
@@ -357,44 +417,82 @@ class _Stager:
                 self.error(record.row, None, "A label name is longer than 100 characters.")
                 return
             if ann.label not in self.known_labels:
-                if self.known_labels or self.new_labels and len(self.new_labels) >= 1000:
+                if self.known_labels or (self.new_labels and len(self.new_labels) >= 1000):
                     known = ", ".join(sorted(self.known_labels)) or "none"
-                    self.error(record.row, None,
-                               f"Unknown label '{ann.label}'. The dataset's labels: {known}.")
+                    self.error(
+                        record.row,
+                        None,
+                        f"Unknown label '{ann.label}'. The dataset's labels: {known}.",
+                    )
                     return
                 self.new_labels.setdefault(ann.label, record.row)
-            if ann.source not in AnnotationSource.values:
+            if ann.source not in SOURCES:
                 self.error(record.row, None, f"Unknown annotation source '{ann.source}'.")
                 return
         if record.data is not None:
             metadata = {**default_metadata, **record.metadata}
             data_json = orjson.dumps(record.data, option=orjson.OPT_SORT_KEYS)
-            self._item_rows.append((
-                record.row, record.external_id, data_json.decode(),
-                orjson.dumps(metadata).decode(), _content_hash(data_json),
-            ))
+            self._item_rows.append(
+                (
+                    record.row,
+                    record.external_id,
+                    data_json.decode(),
+                    orjson.dumps(metadata).decode(),
+                    _content_hash(data_json),
+                )
+            )
             self.data_fields.update(record.data)
             self.metadata_fields.update(metadata)
             self.items += 1
         for ann in record.annotations:
-            self._ann_rows.append((
-                record.row, record.external_id, ann.labeller[:255], ann.label, ann.source,
-                ann.time_spent_ms, ann.created_at or now,
-            ))
+            self._ann_rows.append(
+                (
+                    record.row,
+                    record.external_id,
+                    ann.labeller[:255],
+                    ann.label,
+                    ann.source,
+                    ann.time_spent_ms,
+                    ann.created_at or now,
+                )
+            )
             self.annotations += 1
         if len(self._item_rows) + len(self._ann_rows) >= STAGE_CHUNK:
             self.flush()
 
     def flush(self) -> None:
         if self._item_rows:
-            db.copy_rows(self.items_table,
-                         ["row_no", "external_id", "data", "metadata", "content_hash"],
-                         self._item_rows)
+            db.copy_rows(
+                self.items_table,
+                ["row_no", "external_id", "data", "metadata", "content_hash"],
+                self._item_rows,
+            )
             self._item_rows = []
         if self._ann_rows:
-            db.copy_rows(self.ann_table, ["row_no", "external_id", "labeller", "label", "source",
-                                          "time_spent_ms", "created_at"], self._ann_rows)
+            db.copy_rows(
+                self.ann_table,
+                [
+                    "row_no",
+                    "external_id",
+                    "labeller",
+                    "label",
+                    "source",
+                    "time_spent_ms",
+                    "created_at",
+                ],
+                self._ann_rows,
+            )
             self._ann_rows = []
+
+    def index(self) -> None:
+        """Index the staged rows for the checks and joins that follow (SQLite joins by loops)."""
+        db.execute(
+            f"CREATE INDEX {self.items_table}_eid ON {self.items_table} (external_id, row_no)"
+        )
+        db.execute(f"CREATE INDEX {self.ann_table}_eid ON {self.ann_table} (external_id, labeller)")
+        if db.is_postgres():
+            db.execute(f"ANALYZE {self.items_table}")
+            db.execute(f"ANALYZE {self.ann_table}")
 
     def drop(self) -> None:
         db.drop_temp_table(self.items_table)
@@ -420,6 +518,7 @@ def _import(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
             if n % 20_000 == 0:
                 progress(0.8 * read.fraction, 1, f"Read {n:,} rows")
         stager.flush()
+        stager.index()
         if stager.error_total:
             raise ImportRejected(stager.errors, stager.error_total)
         shape = read.mapping.shape if read.mapping else "items"
@@ -435,8 +534,12 @@ def _import(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
     summary["rows"] = read.rows
     summary["mapping"] = read.mapping.as_dict() if read.mapping else None
     ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportBatch.Status.SUCCEEDED, row_count=read.rows, item_count=summary["items"],
-        annotation_count=summary["annotations"], finished_at=timezone.now(), summary=summary,
+        status=ImportBatch.Status.SUCCEEDED,
+        row_count=read.rows,
+        item_count=summary["items"],
+        annotation_count=summary["annotations"],
+        finished_at=timezone.now(),
+        summary=summary,
         mapping=summary["mapping"] or batch.mapping,
     )
     return {"import_batch": batch.pk, **summary}
@@ -446,40 +549,56 @@ def _rows_error(rows: Iterable[tuple[Any, ...]], message: str) -> list[dict[str,
     return [{"row": r[0], "column": None, "message": message.format(*r[1:])} for r in rows]
 
 
-def _import_write(
-    batch: ImportBatch, stager: _Stager, shape: str, now: Any
-) -> dict[str, Any]:
+def _import_write(batch: ImportBatch, stager: _Stager, shape: str, now: Any) -> dict[str, Any]:
     dataset_id = batch.dataset_id
     items, anns = stager.items_table, stager.ann_table
     errors: list[dict[str, Any]] = []
     limit = formats.MAX_ROW_ERRORS
     if shape == "items":
-        errors += _rows_error(db.fetch_all(
-            f"SELECT MIN(row_no), external_id, COUNT(*) FROM {items} "  # noqa: S608
-            f"GROUP BY external_id HAVING COUNT(*) > 1 ORDER BY MIN(row_no) LIMIT {limit}"),
-            "The id '{0}' appears {1} times in the file.")
-        errors += _rows_error(db.fetch_all(
-            f"SELECT s.row_no, s.external_id FROM {items} s JOIN labeling_item i "  # noqa: S608
-            f"ON i.dataset_id = %s AND i.external_id = s.external_id "
-            f"ORDER BY s.row_no LIMIT {limit}", [dataset_id]),
-            "An item with id '{0}' already exists in the dataset.")
-    errors += _rows_error(db.fetch_all(
-        f"SELECT MIN(row_no), external_id, labeller FROM {anns} "  # noqa: S608
-        f"GROUP BY external_id, labeller HAVING COUNT(*) > 1 ORDER BY MIN(row_no) LIMIT {limit}"),
-        "Labeller '{1}' labels item '{0}' more than once.")
-    errors += _rows_error(db.fetch_all(
-        f"SELECT s.row_no, s.external_id FROM {anns} s "  # noqa: S608
-        f"WHERE NOT EXISTS (SELECT 1 FROM {items} t WHERE t.external_id = s.external_id) "
-        f"AND NOT EXISTS (SELECT 1 FROM labeling_item i WHERE i.dataset_id = %s "
-        f"AND i.external_id = s.external_id) ORDER BY s.row_no LIMIT {limit}", [dataset_id]),
-        "There is no item with id '{0}' (in the dataset or the file).")
-    errors += _rows_error(db.fetch_all(
-        f"SELECT s.row_no, s.external_id, s.labeller FROM {anns} s "  # noqa: S608
-        f"JOIN labeling_item i ON i.dataset_id = %s AND i.external_id = s.external_id "
-        f"JOIN labeling_labeller l ON l.dataset_id = %s AND l.name = s.labeller "
-        f"JOIN labeling_annotation a ON a.item_id = i.id AND a.labeller_id = l.id "
-        f"ORDER BY s.row_no LIMIT {limit}", [dataset_id, dataset_id]),
-        "Item '{0}' already has an annotation by '{1}'.")
+        errors += _rows_error(
+            db.fetch_all(
+                f"SELECT MIN(row_no), external_id, COUNT(*) FROM {items} "
+                f"GROUP BY external_id HAVING COUNT(*) > 1 ORDER BY MIN(row_no) LIMIT {limit}"
+            ),
+            "The id '{0}' appears {1} times in the file.",
+        )
+        errors += _rows_error(
+            db.fetch_all(
+                f"SELECT s.row_no, s.external_id FROM {items} s JOIN labeling_item i "
+                f"ON i.dataset_id = %s AND i.external_id = s.external_id "
+                f"ORDER BY s.row_no LIMIT {limit}",
+                [dataset_id],
+            ),
+            "An item with id '{0}' already exists in the dataset.",
+        )
+    errors += _rows_error(
+        db.fetch_all(
+            f"SELECT MIN(row_no), external_id, labeller FROM {anns} "
+            f"GROUP BY external_id, labeller HAVING COUNT(*) > 1 ORDER BY MIN(row_no) LIMIT {limit}"
+        ),
+        "Labeller '{1}' labels item '{0}' more than once.",
+    )
+    errors += _rows_error(
+        db.fetch_all(
+            f"SELECT s.row_no, s.external_id FROM {anns} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {items} t WHERE t.external_id = s.external_id) "
+            f"AND NOT EXISTS (SELECT 1 FROM labeling_item i WHERE i.dataset_id = %s "
+            f"AND i.external_id = s.external_id) ORDER BY s.row_no LIMIT {limit}",
+            [dataset_id],
+        ),
+        "There is no item with id '{0}' (in the dataset or the file).",
+    )
+    errors += _rows_error(
+        db.fetch_all(
+            f"SELECT s.row_no, s.external_id, s.labeller FROM {anns} s "
+            f"JOIN labeling_item i ON i.dataset_id = %s AND i.external_id = s.external_id "
+            f"JOIN labeling_labeller l ON l.dataset_id = %s AND l.name = s.labeller "
+            f"JOIN labeling_annotation a ON a.item_id = i.id AND a.labeller_id = l.id "
+            f"ORDER BY s.row_no LIMIT {limit}",
+            [dataset_id, dataset_id],
+        ),
+        "Item '{0}' already has an annotation by '{1}'.",
+    )
     if errors:
         errors.sort(key=lambda e: (e["row"] is None, e["row"] or 0))
         raise ImportRejected(errors[:limit], len(errors))
@@ -494,7 +613,7 @@ def _import_write(
     # Labellers known only from the data keep their names; a name that is a member's username
     # is that member.
     db.execute(
-        f"INSERT INTO labeling_labeller (dataset_id, name, user_id, created_at) "  # noqa: S608
+        f"INSERT INTO labeling_labeller (dataset_id, name, user_id, created_at) "
         f"SELECT %s, s.labeller, (SELECT m.user_id FROM labeling_membership m "
         f"  JOIN auth_user u ON u.id = m.user_id WHERE m.dataset_id = %s "
         f"  AND u.username = s.labeller AND NOT EXISTS (SELECT 1 FROM labeling_labeller x "
@@ -511,18 +630,21 @@ def _import_write(
     select_cols = "%s, s.external_id, s.data, s.metadata, s.content_hash, 'imported', %s, 0, '', %s"
     if shape == "items":
         n_items = db.execute(
-            f"INSERT INTO labeling_item ({item_cols}) SELECT {select_cols} "  # noqa: S608
-            f"FROM {items} s ORDER BY s.row_no", [dataset_id, batch.pk, now])
+            f"INSERT INTO labeling_item ({item_cols}) SELECT {select_cols} "
+            f"FROM {items} s ORDER BY s.row_no",
+            [dataset_id, batch.pk, now],
+        )
     else:
         n_items = db.execute(
-            f"INSERT INTO labeling_item ({item_cols}) SELECT {select_cols} "  # noqa: S608
-            f"FROM {items} s JOIN (SELECT external_id, MIN(row_no) AS first_row FROM {items} "
-            f"GROUP BY external_id) f ON f.first_row = s.row_no "
-            f"WHERE NOT EXISTS (SELECT 1 FROM labeling_item i WHERE i.dataset_id = %s "
+            f"INSERT INTO labeling_item ({item_cols}) SELECT {select_cols} "
+            f"FROM {items} s WHERE s.row_no = (SELECT MIN(t.row_no) FROM {items} t "
+            f"WHERE t.external_id = s.external_id) AND NOT EXISTS (SELECT 1 FROM labeling_item i "
+            f"WHERE i.dataset_id = %s "
             f"AND i.external_id = s.external_id) ORDER BY s.row_no",
-            [dataset_id, batch.pk, now, dataset_id])
+            [dataset_id, batch.pk, now, dataset_id],
+        )
     n_anns = db.execute(
-        "INSERT INTO labeling_annotation (item_id, labeller_id, label_id, source, "  # noqa: S608
+        "INSERT INTO labeling_annotation (item_id, labeller_id, label_id, source, "
         "time_spent_ms, import_batch_id, created_at, updated_at) "
         f"SELECT i.id, l.id, lab.id, s.source, s.time_spent_ms, %s, s.created_at, %s "
         f"FROM {anns} s "
@@ -530,20 +652,24 @@ def _import_write(
         f"JOIN labeling_labeller l ON l.dataset_id = %s AND l.name = s.labeller "
         f"JOIN labeling_label lab ON lab.dataset_id = %s AND lab.name = s.label "
         f"ORDER BY s.row_no",
-        [batch.pk, now, dataset_id, dataset_id, dataset_id])
+        [batch.pk, now, dataset_id, dataset_id, dataset_id],
+    )
     db.execute(
-        "INSERT INTO labeling_labelevent (dataset_id, item_id, kind, labeller_id, "  # noqa: S608
+        "INSERT INTO labeling_labelevent (dataset_id, item_id, kind, labeller_id, "
         "old_label, new_label, reason, import_batch_id, created_at) "
         "SELECT %s, a.item_id, 'annotation', a.labeller_id, '', lab.name, %s, %s, a.created_at "
         "FROM labeling_annotation a JOIN labeling_label lab ON lab.id = a.label_id "
         "WHERE a.import_batch_id = %s ORDER BY a.id",
-        [dataset_id, f"imported from {batch.file_name}", batch.pk, batch.pk])
+        [dataset_id, f"imported from {batch.file_name}", batch.pk, batch.pk],
+    )
     dataset = Dataset.objects.select_for_update().get(pk=dataset_id)
     dataset.data_fields = _merge_fields(dataset.data_fields, stager.data_fields)
     dataset.metadata_fields = _merge_fields(dataset.metadata_fields, stager.metadata_fields)
     dataset.save(update_fields=["data_fields", "metadata_fields", "updated_at"])
     return {
-        "items": n_items, "annotations": n_anns, "shape": shape,
+        "items": n_items,
+        "annotations": n_anns,
+        "shape": shape,
         "labels_created": sorted(stager.new_labels, key=lambda n: stager.new_labels[n]),
     }
 
@@ -568,7 +694,9 @@ def reference_labels_refresh(
         dataset_id=dataset_id, item_ids=item_list, import_batch_id=import_batch_id
     )
     consensus = majority_vote(
-        pairs["item_id"], pairs["label_id"], item_keys=pairs["item_key"],
+        pairs["item_id"],
+        pairs["label_id"],
+        item_keys=pairs["item_key"],
         label_keys=pairs["label_key"],
     )
     touched = pairs["touched"]
@@ -583,8 +711,15 @@ def reference_labels_refresh(
         elif i is None:
             rows.append((item_id, 0, None, "", None))
         else:
-            rows.append((item_id, count, int(consensus.labels[i]), "majority_vote",
-                         float(consensus.confidence[i])))
+            rows.append(
+                (
+                    item_id,
+                    count,
+                    int(consensus.labels[i]),
+                    "majority_vote",
+                    float(consensus.confidence[i]),
+                )
+            )
     _write_reference(rows)
     return len(rows)
 
@@ -593,16 +728,23 @@ def _write_reference(rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     table = "reference_refresh"
-    db.create_temp_table(table, [
-        ("item_id", "bigint"), ("annotation_count", "integer"), ("label_id", "bigint"),
-        ("method", "varchar(32)"), ("confidence", "double precision"),
-    ])
+    db.create_temp_table(
+        table,
+        [
+            ("item_id", "bigint"),
+            ("annotation_count", "integer"),
+            ("label_id", "bigint"),
+            ("method", "varchar(32)"),
+            ("confidence", "double precision"),
+        ],
+    )
     try:
         for chunk in _chunks(rows, 50_000):
-            db.copy_rows(table, ["item_id", "annotation_count", "label_id", "method",
-                                 "confidence"], chunk)
+            db.copy_rows(
+                table, ["item_id", "annotation_count", "label_id", "method", "confidence"], chunk
+            )
         db.execute(
-            f"UPDATE labeling_item SET annotation_count = r.annotation_count, "  # noqa: S608
+            f"UPDATE labeling_item SET annotation_count = r.annotation_count, "
             f"reference_label_id = r.label_id, reference_method = r.method, "
             f"reference_confidence = r.confidence FROM {table} r WHERE labeling_item.id = r.item_id"
         )
@@ -612,7 +754,7 @@ def _write_reference(rows: list[tuple[Any, ...]]) -> None:
 
 def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -644,18 +786,22 @@ def annotations_submit(
         where = f"Entry {i + 1}: " if len(entries) > 1 else ""
         if entry["item"] not in found:
             problems.setdefault("item", []).append(
-                f"{where}there is no item {entry['item']} in this dataset.")
+                f"{where}there is no item {entry['item']} in this dataset."
+            )
         if entry["label"] not in labels:
             problems.setdefault("label", []).append(
-                f"{where}unknown label '{entry['label']}'. Labels: {', '.join(labels)}.")
+                f"{where}unknown label '{entry['label']}'. Labels: {', '.join(labels)}."
+            )
     if len(set(item_ids)) != len(item_ids):
         problems.setdefault("item", []).append("The same item appears twice in one request.")
     if problems:
         raise ValidationError(problems)
     labeller = labeller_for_user(dataset=dataset, user=user)
     existing = {
-        a.item_id: a for a in Annotation.objects.select_for_update()
-        .filter(labeller=labeller, item_id__in=item_ids).select_related("label")
+        a.item_id: a
+        for a in Annotation.objects.select_for_update()
+        .filter(labeller=labeller, item_id__in=item_ids)
+        .select_related("label")
     }
     now = timezone.now()
     saved, events = [], []
@@ -665,9 +811,13 @@ def annotations_submit(
         old = ""
         if annotation is None:
             annotation = Annotation.objects.create(
-                item_id=entry["item"], labeller=labeller, label=label,
-                source=AnnotationSource.HUMAN, time_spent_ms=entry.get("time_spent_ms"),
-                created_at=now, updated_at=now,
+                item_id=entry["item"],
+                labeller=labeller,
+                label=label,
+                source=AnnotationSource.HUMAN,
+                time_spent_ms=entry.get("time_spent_ms"),
+                created_at=now,
+                updated_at=now,
             )
         elif annotation.label_id != label.pk:
             old = annotation.label.name
@@ -678,11 +828,19 @@ def annotations_submit(
         else:
             saved.append(annotation)
             continue  # the same answer again: nothing changes
-        events.append(LabelEvent(
-            dataset=dataset, item_id=entry["item"], kind=LabelEvent.Kind.ANNOTATION,
-            labeller=labeller, actor=user, old_label=old, new_label=label.name,
-            reason=entry.get("reason", ""), created_at=now,
-        ))
+        events.append(
+            LabelEvent(
+                dataset=dataset,
+                item_id=entry["item"],
+                kind=LabelEvent.Kind.ANNOTATION,
+                labeller=labeller,
+                actor=user,
+                old_label=old,
+                new_label=label.name,
+                reason=entry.get("reason", ""),
+                created_at=now,
+            )
+        )
         saved.append(annotation)
     LabelEvent.objects.bulk_create(events)
     reference_labels_refresh(dataset_id=dataset.pk, item_ids=item_ids)

@@ -20,6 +20,7 @@ def home(request: HttpRequest) -> HttpResponse:
     ]
     recent = (
         ImportBatch.objects.filter(dataset_id__in=roles, dataset__memberships__user=request.user)
-        .select_related("dataset", "uploaded_by").order_by("-id")[:5]
+        .select_related("dataset", "uploaded_by")
+        .order_by("-id")[:5]
     )
     return render(request, "labeling/home.html", {"datasets": datasets, "recent": recent})

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from labeling import services
 from labeling.models import Dataset, Role
 
-PASSWORD = "correct-horse-battery"  # noqa: S105
+PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(autouse=True)
@@ -65,8 +65,11 @@ def api(owner: Any) -> APIClient:
 @pytest.fixture
 def dataset(owner: Any, reviewer: Any, annotator: Any) -> Dataset:
     ds = services.dataset_create(
-        name="Reviews", created_by=owner, labels=["positive", "negative", "neutral"],
-        annotators_per_item=3, guidelines="Label the overall sentiment.",
+        name="Reviews",
+        created_by=owner,
+        labels=["positive", "negative", "neutral"],
+        annotators_per_item=3,
+        guidelines="Label the overall sentiment.",
     )
     services.membership_set(dataset=ds, username="reviewer", role=Role.REVIEWER)
     services.membership_set(dataset=ds, username="annotator", role=Role.ANNOTATOR)
@@ -80,13 +83,19 @@ Upload = Callable[..., Any]
 def upload(api: APIClient) -> Upload:
     """POST a file to a dataset's import endpoint; returns the response."""
 
-    def post(dataset: Dataset, name: str, content: bytes | str, client: APIClient | None = None,
-             **fields: Any) -> Any:
+    def post(
+        dataset: Dataset,
+        name: str,
+        content: bytes | str,
+        client: APIClient | None = None,
+        **fields: Any,
+    ) -> Any:
         raw = content.encode() if isinstance(content, str) else content
         file = io.BytesIO(raw)
         file.name = name
         return (client or api).post(
-            f"/api/v1/datasets/{dataset.pk}/imports/", {"file": file, **fields},
+            f"/api/v1/datasets/{dataset.pk}/imports/",
+            {"file": file, **fields},
             format="multipart",
         )
 

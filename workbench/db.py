@@ -20,7 +20,7 @@ def create_temp_table(name: str, columns: Sequence[tuple[str, str]]) -> None:
     """Create a temporary table (replacing one of the same name) on the default connection."""
     cols = ", ".join(f"{col} {typ}" for col, typ in columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {name}")  # noqa: S608 - names are ours
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
         cursor.execute(f"CREATE TEMPORARY TABLE {name} ({cols})")
 
 
@@ -43,7 +43,7 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
             marks = ", ".join(["%s"] * len(columns))
             batch = list(rows)
             cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
                 batch,
             )
             count = len(batch)

@@ -60,9 +60,6 @@ class Progress:
             return
         self._last = now
         fraction = min(max(done / total if total else done, 0.0), 1.0)
-        if connection.in_atomic_block:
-            # Inside a transaction the write would stay invisible until it commits.
-            return
         updated = Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
             progress=fraction, progress_message=message[:255], heartbeat_at=timezone.now()
         )
@@ -82,7 +79,12 @@ _KINDS: dict[str, JobKind] = {}
 
 # The job kinds of the public API; those not registered yet answer with a clear 400.
 PUBLIC_KINDS = (
-    "import", "agreement", "label_issues", "baseline_model", "slice_analysis", "augmentation",
+    "import",
+    "agreement",
+    "label_issues",
+    "baseline_model",
+    "slice_analysis",
+    "augmentation",
     "drift",
 )
 
@@ -92,7 +94,9 @@ def job_kind(
     *,
     description: str,
     validate: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None,
-) -> Callable[[Callable[[Job, Progress], dict[str, Any]]], Callable[[Job, Progress], dict[str, Any]]]:
+) -> Callable[
+    [Callable[[Job, Progress], dict[str, Any]]], Callable[[Job, Progress], dict[str, Any]]
+]:
     """Register a job kind."""
 
     def register(
@@ -119,13 +123,21 @@ def code_version() -> str:
     if version := os.environ.get("WORKBENCH_CODE_VERSION"):
         return version
     try:
-        out = subprocess.run(  # noqa: S603
+        out = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607
-            cwd=Path(settings.BASE_DIR), capture_output=True, text=True, timeout=5, check=True,
+            cwd=Path(settings.BASE_DIR),
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         )
-        dirty = subprocess.run(  # noqa: S603
+        dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
-            cwd=Path(settings.BASE_DIR), capture_output=True, text=True, timeout=5, check=False,
+            cwd=Path(settings.BASE_DIR),
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
         return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
@@ -137,8 +149,9 @@ def job_validate(*, kind: str, dataset: Any, params: dict[str, Any]) -> dict[str
     if kind not in _KINDS:
         available = ", ".join(sorted(k for k in _KINDS if k in PUBLIC_KINDS)) or "none"
         if kind in PUBLIC_KINDS:
-            raise ValidationError({"kind": [f"Jobs of kind '{kind}' are not available yet. "
-                                            f"Available: {available}."]})
+            raise ValidationError(
+                {"kind": [f"Jobs of kind '{kind}' are not available yet. Available: {available}."]}
+            )
         raise ValidationError({"kind": [f"Unknown job kind '{kind}'. Available: {available}."]})
     if not isinstance(params, dict):
         raise ValidationError({"params": ["Must be a JSON object."]})
@@ -209,8 +222,15 @@ def job_claim(job_id: int, *, worker: str, task_id: str = "") -> Claim:
         job.progress = 0.0
         job.save(
             update_fields=[
-                "status", "attempts", "started_at", "heartbeat_at", "worker", "celery_task_id",
-                "code_version", "dataset_state", "progress",
+                "status",
+                "attempts",
+                "started_at",
+                "heartbeat_at",
+                "worker",
+                "celery_task_id",
+                "code_version",
+                "dataset_state",
+                "progress",
             ]
         )
     return Claim.CLAIMED
@@ -230,8 +250,9 @@ def _fail_lost(job: Job) -> None:
 def jobs_reap_stale() -> int:
     """Mark running jobs whose worker stopped sending heartbeats as failed; return how many."""
     stale = list(
-        Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=_stale_before())
-        .values_list("pk", flat=True)[:100]
+        Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=_stale_before()).values_list(
+            "pk", flat=True
+        )[:100]
     )
     reaped = 0
     for job_id in stale:
@@ -289,12 +310,18 @@ def job_execute(job_id: int, *, worker: str, task_id: str = "") -> Claim:
     except Exception as exc:
         log.exception("job %s failed", job_id)
         _finish(
-            job_id, status=Job.Status.FAILED,
+            job_id,
+            status=Job.Status.FAILED,
             error=f"Internal error ({type(exc).__name__}): {exc}"[:2000],
         )
     else:
-        _finish(job_id, status=Job.Status.SUCCEEDED, progress=1.0, result=result,
-                progress_message="Done")
+        _finish(
+            job_id,
+            status=Job.Status.SUCCEEDED,
+            progress=1.0,
+            result=result,
+            progress_message="Done",
+        )
     finally:
         heartbeat.stopped.set()
         heartbeat.join(timeout=5)
@@ -315,6 +342,4 @@ def job_cancel(*, job: Job) -> Job:
 
 def job_rerun(*, job: Job, created_by: Any) -> Job:
     """Start a new job with the same kind, dataset and parameters."""
-    return job_create(
-        kind=job.kind, params=job.params, dataset=job.dataset, created_by=created_by
-    )
+    return job_create(kind=job.kind, params=job.params, dataset=job.dataset, created_by=created_by)

@@ -22,8 +22,10 @@ def _job_for(request: Request, job_id: int, *, write: bool = False) -> Job:
     job = get_object_or_404(Job.objects.select_related("dataset"), pk=job_id)
     role = (
         Membership.objects.filter(dataset_id=job.dataset_id, user=request.user)
-        .values_list("role", flat=True).first()
-        if job.dataset_id else ("owner" if job.created_by_id == request.user.pk else None)
+        .values_list("role", flat=True)
+        .first()
+        if job.dataset_id
+        else ("owner" if job.created_by_id == request.user.pk else None)
     )
     if role is None:
         raise NotFound("No such job.")
@@ -48,8 +50,10 @@ class DatasetJobList(APIView):
         serializer = JobRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = jobs.job_create(
-            kind=serializer.validated_data["kind"], params=serializer.validated_data["params"],
-            dataset=dataset, created_by=request.user,
+            kind=serializer.validated_data["kind"],
+            params=serializer.validated_data["params"],
+            dataset=dataset,
+            created_by=request.user,
         )
         return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
 
@@ -90,7 +94,9 @@ class JobRerun(APIView):
     def post(self, request: Request, job_id: int) -> Response:
         job = _job_for(request, job_id, write=True)
         if job.kind == "import":
-            return Response({"detail": "Import jobs can't be re-run; upload the file again."},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "Import jobs can't be re-run; upload the file again."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         new = jobs.job_rerun(job=job, created_by=request.user)
         return Response(JobSerializer(new).data, status=status.HTTP_202_ACCEPTED)

@@ -31,7 +31,10 @@ class Job(models.Model):
     dataset_state = models.JSONField(default=dict, blank=True)
     code_version = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     worker = models.CharField(max_length=255, blank=True)

@@ -35,6 +35,6 @@ class JobSerializer(serializers.Serializer):
 class JobRequestSerializer(serializers.Serializer):
     kind = serializers.CharField(
         help_text="agreement, label_issues, baseline_model, slice_analysis, augmentation, drift "
-                  "(as each becomes available)."
+        "(as each becomes available)."
     )
     params = serializers.JSONField(required=False, default=dict)

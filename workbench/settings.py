@@ -189,7 +189,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Datasets with provenance, labelling, agreement, label issues, slices and jobs. "
         "Authenticate with `Authorization: Token <key>` (POST /api/v1/auth/token/). "
-        "Rates are fractions between 0 and 1. Errors are `{\"detail\": ...}` or field-keyed "
+        'Rates are fractions between 0 and 1. Errors are `{"detail": ...}` or field-keyed '
         "messages with a 4xx status."
     ),
     "VERSION": "1.0.0",

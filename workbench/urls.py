@@ -14,22 +14,39 @@ api_v1 = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("datasets/", labeling_api.DatasetList.as_view(), name="api-datasets"),
     path("datasets/<int:dataset_id>/", labeling_api.DatasetDetail.as_view(), name="api-dataset"),
-    path("datasets/<int:dataset_id>/members/", labeling_api.MemberList.as_view(),
-         name="api-members"),
-    path("datasets/<int:dataset_id>/members/<int:member_id>/",
-         labeling_api.MemberDetail.as_view(), name="api-member"),
-    path("datasets/<int:dataset_id>/imports/", labeling_api.ImportList.as_view(),
-         name="api-imports"),
-    path("datasets/<int:dataset_id>/imports/<int:batch_id>/",
-         labeling_api.ImportDetail.as_view(), name="api-import"),
+    path(
+        "datasets/<int:dataset_id>/members/", labeling_api.MemberList.as_view(), name="api-members"
+    ),
+    path(
+        "datasets/<int:dataset_id>/members/<int:member_id>/",
+        labeling_api.MemberDetail.as_view(),
+        name="api-member",
+    ),
+    path(
+        "datasets/<int:dataset_id>/imports/", labeling_api.ImportList.as_view(), name="api-imports"
+    ),
+    path(
+        "datasets/<int:dataset_id>/imports/<int:batch_id>/",
+        labeling_api.ImportDetail.as_view(),
+        name="api-import",
+    ),
     path("datasets/<int:dataset_id>/items/", labeling_api.ItemList.as_view(), name="api-items"),
-    path("datasets/<int:dataset_id>/items/<int:item_id>/", labeling_api.ItemDetail.as_view(),
-         name="api-item"),
-    path("datasets/<int:dataset_id>/annotations/", labeling_api.AnnotationList.as_view(),
-         name="api-annotations"),
+    path(
+        "datasets/<int:dataset_id>/items/<int:item_id>/",
+        labeling_api.ItemDetail.as_view(),
+        name="api-item",
+    ),
+    path(
+        "datasets/<int:dataset_id>/annotations/",
+        labeling_api.AnnotationList.as_view(),
+        name="api-annotations",
+    ),
     path("datasets/<int:dataset_id>/export/", labeling_api.Export.as_view(), name="api-export"),
-    path("datasets/<int:dataset_id>/jobs/", jobs_api.DatasetJobList.as_view(),
-         name="api-dataset-jobs"),
+    path(
+        "datasets/<int:dataset_id>/jobs/",
+        jobs_api.DatasetJobList.as_view(),
+        name="api-dataset-jobs",
+    ),
     path("jobs/", jobs_api.JobList.as_view(), name="api-jobs"),
     path("jobs/<int:job_id>/", jobs_api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/cancel/", jobs_api.JobCancel.as_view(), name="api-job-cancel"),

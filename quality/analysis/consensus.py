@@ -19,14 +19,16 @@ class Consensus:
     counts: npt.NDArray[np.int64]
 
 
-def _draw_key(item_ids: npt.NDArray[Any], labels: npt.NDArray[Any], seed: int) -> (
-    npt.NDArray[np.uint64]
-):
+def _draw_key(
+    item_ids: npt.NDArray[Any], labels: npt.NDArray[Any], seed: int
+) -> npt.NDArray[np.uint64]:
     # A seeded, reproducible pseudo-random key per (item, label) for tie-breaking (SplitMix64).
     with np.errstate(over="ignore"):
-        x = (item_ids.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-             + labels.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
-             + np.uint64(seed & 0xFFFFFFFF))
+        x = (
+            item_ids.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+            + labels.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+            + np.uint64(seed & 0xFFFFFFFF)
+        )
         x ^= x >> np.uint64(30)
         x *= np.uint64(0xBF58476D1CE4E5B9)
         x ^= x >> np.uint64(27)

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from labeling import services
 from labeling.models import Dataset, Item
@@ -32,10 +32,11 @@ def snapshot(dataset: Dataset) -> dict[str, Any]:
     out = {}
     for item in Item.objects.filter(dataset=dataset).select_related("reference_label"):
         out[item.external_id] = (
-            item.data, item.metadata, item.reference_label and item.reference_label.name,
+            item.data,
+            item.metadata,
+            item.reference_label and item.reference_label.name,
             item.reference_method,
-            sorted(item.annotations.values_list("labeller__name", "label__name",
-                                                "time_spent_ms")),
+            sorted(item.annotations.values_list("labeller__name", "label__name", "time_spent_ms")),
         )
     return out
 
@@ -60,8 +61,9 @@ NAMES = {"csv": "x.csv", "jsonl": "x.jsonl", "parquet": "x.parquet", "label-stud
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet", "label-studio"])
 def test_round_trip(fmt: str, source: Dataset, api: Any, upload: Any, owner: Any) -> None:
     content = export(api, source, fmt)
-    copy = services.dataset_create(name="copy", created_by=owner,
-                                   labels=["positive", "negative", "neutral"])
+    copy = services.dataset_create(
+        name="copy", created_by=owner, labels=["positive", "negative", "neutral"]
+    )
     response = upload(copy, NAMES[fmt], content)
     assert response.status_code == 201, response.json()
     assert snapshot(copy) == snapshot(source)
@@ -90,14 +92,19 @@ def _strip_batch(content: bytes, fmt: str) -> list[Any]:
 
 
 def test_export_holds_everything(source: Dataset, api: Any) -> None:
-    rows = {r["external_id"]: r for r in map(orjson.loads, export(api, source, "jsonl").splitlines())}
+    rows = {
+        r["external_id"]: r for r in map(orjson.loads, export(api, source, "jsonl").splitlines())
+    }
     a = rows["a"]
     assert a["data"] == {"text": "Love it, really"}
     assert a["metadata"] == {"source": "web", "stars": 5}
     assert (a["reference_label"], a["reference_method"]) == ("positive", "majority_vote")
     assert a["reference_confidence"] == pytest.approx(2 / 3)
     assert sorted((x["labeller"], x["label"], x["time_spent_ms"]) for x in a["annotations"]) == [
-        ("W1", "positive", 1200), ("W2", "positive", 900), ("W3", "neutral", 3000)]
+        ("W1", "positive", 1200),
+        ("W2", "positive", 900),
+        ("W3", "neutral", 3000),
+    ]
     assert rows["c"]["annotations"] == [] and rows["c"]["reference_label"] is None
     assert rows["c"]["data"] == {"text": 'Quote "this" and a\nnewline'}
 
@@ -122,8 +129,9 @@ def test_export_queries_do_not_grow_with_items(dataset: Dataset, upload: Any, ap
     assert queries(5) == queries(60)
 
 
-def test_export_needs_owner_or_reviewer(source: Dataset, annotator: Any, outsider: Any,
-                                        reviewer: Any) -> None:
+def test_export_needs_owner_or_reviewer(
+    source: Dataset, annotator: Any, outsider: Any, reviewer: Any
+) -> None:
     url = f"/api/v1/datasets/{source.pk}/export/"
     assert client_for(annotator).get(url).status_code == 403  # labellers stay blind
     assert client_for(outsider).get(url).status_code == 404

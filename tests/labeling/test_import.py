@@ -24,21 +24,30 @@ CSV = (
 
 def counts() -> dict[str, int]:
     return {
-        "items": Item.objects.count(), "annotations": Annotation.objects.count(),
-        "labels": Label.objects.count(), "batches": ImportBatch.objects.count(),
-        "jobs": Job.objects.count(), "labellers": Labeller.objects.count(),
+        "items": Item.objects.count(),
+        "annotations": Annotation.objects.count(),
+        "labels": Label.objects.count(),
+        "batches": ImportBatch.objects.count(),
+        "jobs": Job.objects.count(),
+        "labellers": Labeller.objects.count(),
         "events": LabelEvent.objects.count(),
     }
 
 
-def test_csv_items_keep_provenance_and_typed_metadata(dataset: Any, upload: Any, owner: Any) -> None:
+def test_csv_items_keep_provenance_and_typed_metadata(
+    dataset: Any, upload: Any, owner: Any
+) -> None:
     response = upload(dataset, "reviews.csv", CSV, source="App store scrape, May")
     assert response.status_code == 201, response.json()
     batch = ImportBatch.objects.get()
     assert batch.status == "succeeded"
     assert batch.sha256 == hashlib.sha256(CSV.encode()).hexdigest()
     assert (batch.file_name, batch.file_format, batch.uploaded_by, batch.source) == (
-        "reviews.csv", "csv", owner, "App store scrape, May")
+        "reviews.csv",
+        "csv",
+        owner,
+        "App store scrape, May",
+    )
     assert (batch.row_count, batch.item_count) == (3, 3)
     items = {i.external_id: i for i in Item.objects.all()}
     assert items["r2"].data == {"text": "Broke after a week, sadly"}
@@ -66,10 +75,14 @@ def test_tsv_with_bom_and_long_format_keeps_crowd_labellers(dataset: Any, upload
     assert set(Labeller.objects.values_list("name", flat=True)) == {"W1", "W2", "W3"}
     a = Item.objects.get(external_id="a")
     assert (a.annotation_count, a.reference_label.name, a.reference_method) == (
-        3, "positive", "majority_vote")
+        3,
+        "positive",
+        "majority_vote",
+    )
     assert a.reference_confidence == pytest.approx(2 / 3)
-    pairs = set(Annotation.objects.values_list("item__external_id", "labeller__name",
-                                               "label__name"))
+    pairs = set(
+        Annotation.objects.values_list("item__external_id", "labeller__name", "label__name")
+    )
     assert ("b", "W2", "negative") in pairs and len(pairs) == 5
     assert LabelEvent.objects.filter(new_label="neutral").count() == 2
 
@@ -85,10 +98,22 @@ def test_annotations_for_existing_items(dataset: Any, upload: Any) -> None:
 
 def test_jsonl_and_item_rows_with_labels(dataset: Any, upload: Any) -> None:
     lines = [
-        {"id": 1, "premise": "A man sleeps.", "hypothesis": "A person rests.", "label": "positive",
-         "annotator": "ann-1", "split": "dev"},
-        {"id": 2, "premise": "A cat sits.", "hypothesis": "A dog barks.", "label": "negative",
-         "annotator": "ann-1", "split": "test"},
+        {
+            "id": 1,
+            "premise": "A man sleeps.",
+            "hypothesis": "A person rests.",
+            "label": "positive",
+            "annotator": "ann-1",
+            "split": "dev",
+        },
+        {
+            "id": 2,
+            "premise": "A cat sits.",
+            "hypothesis": "A dog barks.",
+            "label": "negative",
+            "annotator": "ann-1",
+            "split": "test",
+        },
     ]
     content = b"".join(orjson.dumps(line) + b"\n" for line in lines)
     response = upload(dataset, "nli.jsonl", content, format="jsonl")
@@ -100,8 +125,14 @@ def test_jsonl_and_item_rows_with_labels(dataset: Any, upload: Any) -> None:
 
 
 def test_parquet(dataset: Any, upload: Any) -> None:
-    table = pa.table({"id": ["p1", "p2"], "text": ["good", "bad"], "score": [0.9, 0.1],
-                      "label": ["positive", "negative"]})
+    table = pa.table(
+        {
+            "id": ["p1", "p2"],
+            "text": ["good", "bad"],
+            "score": [0.9, 0.1],
+            "label": ["positive", "negative"],
+        }
+    )
     sink = io.BytesIO()
     pq.write_table(table, sink)
     response = upload(dataset, "rows.parquet", sink.getvalue())
@@ -113,17 +144,35 @@ def test_parquet(dataset: Any, upload: Any) -> None:
 
 LABEL_STUDIO = [
     {
-        "id": 17, "data": {"text": "Battery lasts all day"},
+        "id": 17,
+        "data": {"text": "Battery lasts all day"},
         "annotations": [
-            {"completed_by": 3, "lead_time": 4.5, "created_at": "2026-05-01T10:00:00Z",
-             "result": [{"type": "choices", "from_name": "sentiment", "to_name": "text",
-                         "value": {"choices": ["positive"]}}]},
-            {"completed_by": {"id": 5, "email": "kim@example.com"},
-             "result": [{"type": "choices", "value": {"choices": ["neutral"]}}]},
+            {
+                "completed_by": 3,
+                "lead_time": 4.5,
+                "created_at": "2026-05-01T10:00:00Z",
+                "result": [
+                    {
+                        "type": "choices",
+                        "from_name": "sentiment",
+                        "to_name": "text",
+                        "value": {"choices": ["positive"]},
+                    }
+                ],
+            },
+            {
+                "completed_by": {"id": 5, "email": "kim@example.com"},
+                "result": [{"type": "choices", "value": {"choices": ["neutral"]}}],
+            },
             {"completed_by": 8, "was_cancelled": True, "result": []},
         ],
-        "predictions": [{"model_version": "v2", "score": 0.8,
-                         "result": [{"type": "choices", "value": {"choices": ["positive"]}}]}],
+        "predictions": [
+            {
+                "model_version": "v2",
+                "score": 0.8,
+                "result": [{"type": "choices", "value": {"choices": ["positive"]}}],
+            }
+        ],
     },
     {"id": 18, "data": {"text": "Screen cracked"}, "annotations": [], "predictions": []},
 ]
@@ -133,17 +182,22 @@ def test_label_studio_export(dataset: Any, upload: Any) -> None:
     response = upload(dataset, "project-1.json", orjson.dumps(LABEL_STUDIO))
     assert response.status_code == 201, response.json()
     item = Item.objects.get(external_id="17")
-    rows = set(item.annotations.values_list("labeller__name", "label__name", "source",
-                                            "time_spent_ms"))
-    assert rows == {("3", "positive", "imported", 4500), ("kim@example.com", "neutral",
-                    "imported", None), ("model:v2", "positive", "prelabel", None)}
+    rows = set(
+        item.annotations.values_list("labeller__name", "label__name", "source", "time_spent_ms")
+    )
+    assert rows == {
+        ("3", "positive", "imported", 4500),
+        ("kim@example.com", "neutral", "imported", None),
+        ("model:v2", "positive", "prelabel", None),
+    }
     # Pre-labels are kept but are not labels: the reference comes from the two humans.
     assert item.annotation_count == 2
     assert Item.objects.get(external_id="18").annotation_count == 0
 
 
-def test_new_dataset_takes_its_labels_from_the_first_import(owner: Any, api: Any, upload: Any
-                                                            ) -> None:
+def test_new_dataset_takes_its_labels_from_the_first_import(
+    owner: Any, api: Any, upload: Any
+) -> None:
     response = api.post("/api/v1/datasets/", {"name": "Empty"}, format="json")
     from labeling.models import Dataset
 
@@ -184,22 +238,34 @@ BAD_FILES = [
     ("scalars.json", "[1, 2]", {"format": "label-studio"}, 1, "JSON object"),
     ("fake.parquet", b"PAR1 this is not parquet", {}, None, "not a readable Parquet"),
     ("orphans.csv", "id,labeller,label\nnope,W1,positive\n", {}, 1, "no item with id 'nope'"),
-    ("twice.csv", "id,text,worker,label\n1,a,W1,positive\n1,a,W1,negative\n", {}, 1,
-     "more than once"),
+    (
+        "twice.csv",
+        "id,text,worker,label\n1,a,W1,positive\n1,a,W1,negative\n",
+        {},
+        1,
+        "more than once",
+    ),
     ("bad.jsonl", '{"id": 1, "text": "a"}\n[1, 2]\n', {}, 2, "not a JSON object"),
     ("mapping-shape.csv", "id,text\n1,a\n", {"mapping": "[1]"}, None, "JSON object"),
     ("what.xlsx", "id,text\n1,a\n", {}, None, "Can't tell the format"),
 ]
 
 
-@pytest.mark.parametrize(("name", "content", "fields", "row", "message"), BAD_FILES,
-                         ids=[b[0] for b in BAD_FILES])
+@pytest.mark.parametrize(
+    ("name", "content", "fields", "row", "message"), BAD_FILES, ids=[b[0] for b in BAD_FILES]
+)
 def test_bad_files_are_rejected_and_change_nothing(
-    dataset: Any, upload: Any, name: str, content: Any, fields: dict[str, str],
-    row: int | None, message: str,
+    dataset: Any,
+    upload: Any,
+    name: str,
+    content: Any,
+    fields: dict[str, str],
+    row: int | None,
+    message: str,
 ) -> None:
-    assert upload(dataset, "seed.csv", "id,text,worker,label\nseed,x,W0,neutral\n"
-                  ).status_code == 201
+    assert (
+        upload(dataset, "seed.csv", "id,text,worker,label\nseed,x,W0,neutral\n").status_code == 201
+    )
     before = counts()
     response = upload(dataset, name, content, **fields)
     assert response.status_code == 400, response.content

@@ -17,13 +17,24 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, addrport: str, **options: Any) -> None:
-        worker = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "celery", "-A", "workbench", "worker", "--pool=solo",
-             "--loglevel=warning", "--hostname=embedded@%h"],
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workbench",
+                "worker",
+                "--pool=solo",
+                "--loglevel=warning",
+                "--hostname=embedded@%h",
+            ],
         )
-        self.stdout.write(self.style.SUCCESS(
-            f"Background worker started (pid {worker.pid}). Open http://{addrport}/"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Background worker started (pid {worker.pid}). Open http://{addrport}/"
+            )
+        )
         try:
             call_command("runserver", addrport, use_reloader=False)
         finally:
