@@ -59,6 +59,8 @@ class DatasetList(generics.ListCreateAPIView):
     serializer_class = DatasetSerializer
 
     def get_queryset(self) -> QuerySet[Dataset]:
+        if getattr(self, "swagger_fake_view", False):
+            return Dataset.objects.none()
         return selectors.datasets_for_user(user=self.request.user).order_by("id")
 
     def get_serializer_context(self) -> dict[str, Any]:
@@ -153,6 +155,7 @@ class ImportList(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     serializer_class = ImportBatchSerializer
 
+    @extend_schema(operation_id="imports_list", responses=ImportBatchSerializer(many=True))
     def get(self, request: Request, dataset_id: int) -> Response:
         dataset, _ = dataset_for(request, dataset_id, STAFF)
         batches = ImportBatch.objects.filter(dataset=dataset).select_related("uploaded_by")
@@ -247,15 +250,18 @@ class ItemList(generics.ListAPIView):
     """Items, in id order, a page at a time (``?cursor=``; fast at any depth)."""
 
     def get_serializer_class(self) -> type[ItemSerializer]:
-        return ItemSerializer if self._staff else BlindItemSerializer
+        # Owners and reviewers see labels; annotators see the item only (blind labelling).
+        return ItemSerializer if getattr(self, "_staff", True) else BlindItemSerializer
 
     def get_queryset(self) -> QuerySet[Item]:
+        if getattr(self, "swagger_fake_view", False):
+            return Item.objects.none()
         dataset, role = dataset_for(self.request, self.kwargs["dataset_id"])
         self._staff = role in STAFF
         items = Item.objects.filter(dataset=dataset).select_related("reference_label", "parent")
         return _filter_items(items, self.request.query_params, self._staff)
 
-    @extend_schema(parameters=ITEM_FILTERS)
+    @extend_schema(operation_id="items_list", parameters=ITEM_FILTERS)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -283,6 +289,8 @@ class AnnotationList(generics.ListAPIView):
     serializer_class = AnnotationSerializer
 
     def get_queryset(self) -> QuerySet[Annotation]:
+        if getattr(self, "swagger_fake_view", False):
+            return Annotation.objects.none()
         dataset, role = dataset_for(self.request, self.kwargs["dataset_id"])
         annotations = Annotation.objects.filter(item__dataset=dataset).select_related(
             "labeller", "label"

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from labeling.api import STAFF, dataset_for
 from labeling.models import Membership
 from workbench import jobs
+from workbench.api import IdCursorPagination
 from workbench.models import Job
 from workbench.serializers import JobRequestSerializer, JobSerializer
 
@@ -58,12 +59,19 @@ class DatasetJobList(APIView):
         return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
 
 
+class NewestFirst(IdCursorPagination):
+    ordering = "-id"
+
+
 class JobList(generics.ListAPIView):
     """Every job of the datasets you belong to, newest first."""
 
     serializer_class = JobSerializer
+    pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[Job]:
+        if getattr(self, "swagger_fake_view", False):
+            return Job.objects.none()
         jobs.jobs_reap_stale()
         return Job.objects.filter(dataset__memberships__user=self.request.user)
 

@@ -304,3 +304,11 @@ def test_openapi_schema_and_docs(api: Any, client: Any, owner: Any) -> None:
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
     assert "script-src 'self'" in docs["Content-Security-Policy"]
+
+
+def test_openapi_schema_is_valid_and_complete(tmp_path: Any) -> None:
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(out))
+    assert "/api/v1/datasets/{dataset_id}/items/" in out.read_text()
