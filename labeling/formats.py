@@ -390,8 +390,11 @@ def resolve_mapping(columns: list[str], mapping: dict[str, Any]) -> ResolvedMapp
     shape = mapping.get("shape", "auto")
     if shape == "auto":
         shape = "annotations" if labeller else "items"
-    if shape == "items" and external_id is None and not data:
-        raise FileProblem("The file has no data columns. Name them in mapping.data.")
+    if shape == "items" and not data:
+        raise FileProblem(
+            "The file has no data columns (the text, image or fields to label). Name them in "
+            f"mapping.data. Columns: {', '.join(columns)}."
+        )
     if shape == "annotations" and external_id is None:
         raise FileProblem(
             "One row per annotation needs an item id column: name it in mapping.external_id. "

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 DEFAULT_HOTKEYS = "123456789"
 STAGE_CHUNK = 10_000
 SOURCES = frozenset(AnnotationSource.values)
+MAX_NEW_LABELS = 1000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,18 +412,32 @@ class _Stager:
         if len(self.errors) < formats.MAX_ROW_ERRORS:
             self.errors.append({"row": row, "column": column, "message": message})
 
-    def add(self, record: formats.Record, default_metadata: dict[str, Any], now: Any) -> None:
+    def add(
+        self,
+        record: formats.Record,
+        default_metadata: dict[str, Any],
+        now: Any,
+        label_column: str | None = None,
+    ) -> None:
         for ann in record.annotations:
             if len(ann.label) > 100:
-                self.error(record.row, None, "A label name is longer than 100 characters.")
+                self.error(record.row, label_column, "A label is longer than 100 characters.")
                 return
             if ann.label not in self.known_labels:
-                if self.known_labels or (self.new_labels and len(self.new_labels) >= 1000):
-                    known = ", ".join(sorted(self.known_labels)) or "none"
+                if self.known_labels:
+                    known = ", ".join(sorted(self.known_labels))
                     self.error(
                         record.row,
-                        None,
+                        label_column,
                         f"Unknown label '{ann.label}'. The dataset's labels: {known}.",
+                    )
+                    return
+                if ann.label not in self.new_labels and len(self.new_labels) >= MAX_NEW_LABELS:
+                    self.error(
+                        record.row,
+                        label_column,
+                        f"More than {MAX_NEW_LABELS} different labels: is '{label_column}' "
+                        "really the label column?",
                     )
                     return
                 self.new_labels.setdefault(ann.label, record.row)
@@ -514,7 +529,8 @@ def _import(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
             if isinstance(entry, formats.RowError):
                 stager.error(entry.row, entry.column, entry.message)
             else:
-                stager.add(entry, batch.default_metadata, now)
+                label_column = read.mapping.label if read.mapping else None
+                stager.add(entry, batch.default_metadata, now, label_column)
             if n % 20_000 == 0:
                 progress(0.8 * read.fraction, 1, f"Read {n:,} rows")
         stager.flush()
@@ -526,7 +542,7 @@ def _import(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
             shape = "items"
         progress(0.8, 1, "Checking ids and labels")
         with transaction.atomic():
-            summary = _import_write(batch, stager, shape, now)
+            summary = _import_write(batch, stager, shape, now, read.mapping)
         progress(0.95, 1, "Updating reference labels")
         reference_labels_refresh(dataset_id=dataset.pk, import_batch_id=batch.pk)
     finally:
@@ -545,12 +561,22 @@ def _import(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
     return {"import_batch": batch.pk, **summary}
 
 
-def _rows_error(rows: Iterable[tuple[Any, ...]], message: str) -> list[dict[str, Any]]:
-    return [{"row": r[0], "column": None, "message": message.format(*r[1:])} for r in rows]
+def _rows_error(
+    rows: Iterable[tuple[Any, ...]], message: str, column: str | None
+) -> list[dict[str, Any]]:
+    return [{"row": r[0], "column": column, "message": message.format(*r[1:])} for r in rows]
 
 
-def _import_write(batch: ImportBatch, stager: _Stager, shape: str, now: Any) -> dict[str, Any]:
+def _import_write(
+    batch: ImportBatch,
+    stager: _Stager,
+    shape: str,
+    now: Any,
+    mapping: formats.ResolvedMapping | None,
+) -> dict[str, Any]:
     dataset_id = batch.dataset_id
+    id_column = mapping.external_id if mapping else None
+    labeller_column = mapping.labeller if mapping else None
     items, anns = stager.items_table, stager.ann_table
     errors: list[dict[str, Any]] = []
     limit = formats.MAX_ROW_ERRORS
@@ -561,6 +587,7 @@ def _import_write(batch: ImportBatch, stager: _Stager, shape: str, now: Any) -> 
                 f"GROUP BY external_id HAVING COUNT(*) > 1 ORDER BY MIN(row_no) LIMIT {limit}"
             ),
             "The id '{0}' appears {1} times in the file.",
+            id_column,
         )
         errors += _rows_error(
             db.fetch_all(
@@ -570,6 +597,7 @@ def _import_write(batch: ImportBatch, stager: _Stager, shape: str, now: Any) -> 
                 [dataset_id],
             ),
             "An item with id '{0}' already exists in the dataset.",
+            id_column,
         )
     errors += _rows_error(
         db.fetch_all(
@@ -577,6 +605,7 @@ def _import_write(batch: ImportBatch, stager: _Stager, shape: str, now: Any) -> 
             f"GROUP BY external_id, labeller HAVING COUNT(*) > 1 ORDER BY MIN(row_no) LIMIT {limit}"
         ),
         "Labeller '{1}' labels item '{0}' more than once.",
+        labeller_column,
     )
     errors += _rows_error(
         db.fetch_all(
@@ -587,6 +616,7 @@ def _import_write(batch: ImportBatch, stager: _Stager, shape: str, now: Any) -> 
             [dataset_id],
         ),
         "There is no item with id '{0}' (in the dataset or the file).",
+        id_column,
     )
     errors += _rows_error(
         db.fetch_all(
@@ -598,6 +628,7 @@ def _import_write(batch: ImportBatch, stager: _Stager, shape: str, now: Any) -> 
             [dataset_id, dataset_id],
         ),
         "Item '{0}' already has an annotation by '{1}'.",
+        labeller_column,
     )
     if errors:
         errors.sort(key=lambda e: (e["row"] is None, e["row"] or 0))

@@ -399,7 +399,7 @@ BAD_FILES = [
     (
         "unknown label",
         "id,text,label\nq1,Purrs,positive\nq2,Barks,woof\n",
-        r"Row 2: Unknown label 'woof'",
+        r"Row 2, column 'label': Unknown label 'woof'",
     ),
     (
         "ragged row",
@@ -461,9 +461,9 @@ def test_a_bad_import_lists_every_problem(dataset: Dataset, tmp_path: Path) -> N
     assert "(3 problems in all)" in lines[0]
     assert lines[1:] == [
         "Problems:",
-        "  Row 1: Unknown label 'meow'. The dataset's labels: negative, neutral, positive.",
+        "  Row 1, column 'label': Unknown label 'meow'. The dataset's labels: negative, neutral, positive.",
         "  Row 2: Row has 2 fields; the header has 3.",
-        "  Row 4: Unknown label 'moo'. The dataset's labels: negative, neutral, positive.",
+        "  Row 4, column 'label': Unknown label 'moo'. The dataset's labels: negative, neutral, positive.",
     ]
 
 

@@ -248,6 +248,7 @@ BAD_FILES = [
     ("bad.jsonl", '{"id": 1, "text": "a"}\n[1, 2]\n', {}, 2, "not a JSON object"),
     ("mapping-shape.csv", "id,text\n1,a\n", {"mapping": "[1]"}, None, "JSON object"),
     ("what.xlsx", "id,text\n1,a\n", {}, None, "Can't tell the format"),
+    ("ids-only.csv", "id,source\n1,web\n", {"mapping": '{"data": []}'}, None, "no data columns"),
 ]
 
 
@@ -283,7 +284,7 @@ def test_duplicate_ids_against_existing_items(dataset: Any, upload: Any) -> None
     response = upload(dataset, "b.csv", "id,text\nr9,new\nr2,again\n")
     assert response.status_code == 400
     assert response.json()["errors"] == [
-        {"row": 2, "column": None, "message": "An item with id 'r2' already exists in the dataset."}
+        {"row": 2, "column": "id", "message": "An item with id 'r2' already exists in the dataset."}
     ]
     assert counts() == before
 
@@ -311,6 +312,7 @@ def test_error_report_names_every_bad_row(dataset: Any, upload: Any) -> None:
     response = upload(dataset, "many.csv", "id,text,label\n" + rows)
     body = response.json()
     assert [e["row"] for e in body["errors"]] == [1, 3, 5, 7]
+    assert {e["column"] for e in body["errors"]} == {"label"}
     assert "(4 problems in all)" in body["detail"]
 
 
