@@ -29,7 +29,12 @@ class DatasetAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "task_type", "annotators_per_item", "created_by", "created_at"]
     search_fields = ["name"]
     inlines = [LabelInline, MembershipInline]
-    readonly_fields = ["data_fields", "metadata_fields", "guidelines_version"]
+    readonly_fields = ["data_fields", "metadata_fields", "guidelines_version", "created_by"]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ImportBatch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -174,6 +175,17 @@ class ImportList(APIView):
     )
     def post(self, request: Request, dataset_id: int) -> Response:
         dataset, _ = dataset_for(request, dataset_id, OWNER)
+        # Refuse an oversized upload from its header, before its body is read to disk.
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        limit = settings.WORKBENCH_MAX_UPLOAD_BYTES
+        if length > limit + 64 * 1024:
+            return Response(
+                {
+                    "detail": f"The upload is {length / 2**20:.1f} MB; the limit is "
+                    f"{limit / 2**20:.0f} MB (WORKBENCH_MAX_UPLOAD_MB)."
+                },
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": ["Attach the file to import as 'file'."]})

@@ -304,6 +304,9 @@ def test_file_over_the_size_limit(dataset: Any, upload: Any, settings: Any) -> N
     response = upload(dataset, "big.csv", "id,text\n" + "1,aaaaaaaaaa\n" * 20)
     assert response.status_code == 400
     assert "the limit is" in str(response.json())
+    huge = upload(dataset, "huge.csv", "id,text\n" + "1,aaaaaaaaaa\n" * 10_000)
+    assert huge.status_code == 413
+    assert "the limit is 0 MB" in huge.json()["detail"]
     assert counts() == before
 
 
