@@ -461,9 +461,11 @@ def test_a_bad_import_lists_every_problem(dataset: Dataset, tmp_path: Path) -> N
     assert "(3 problems in all)" in lines[0]
     assert lines[1:] == [
         "Problems:",
-        "  Row 1, column 'label': Unknown label 'meow'. The dataset's labels: negative, neutral, positive.",
+        "  Row 1, column 'label': Unknown label 'meow'. The dataset's labels: negative, neutral, "
+        "positive.",
         "  Row 2: Row has 2 fields; the header has 3.",
-        "  Row 4, column 'label': Unknown label 'moo'. The dataset's labels: negative, neutral, positive.",
+        "  Row 4, column 'label': Unknown label 'moo'. The dataset's labels: negative, neutral, "
+        "positive.",
     ]
 
 
