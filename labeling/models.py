@@ -153,11 +153,15 @@ class Origin(models.TextChoices):
 
 
 class Item(models.Model):
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
+    # Indexes are few on purpose: every one costs on a million-row import. The dataset is
+    # covered by the (dataset, external_id) and (dataset, id) indexes.
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     external_id = models.CharField(max_length=255)
     data = models.JSONField(default=dict)
     metadata = models.JSONField(default=dict, blank=True)
-    content_hash = models.CharField(max_length=32, db_index=True)
+    content_hash = models.CharField(max_length=32)
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.IMPORTED)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
@@ -169,7 +173,7 @@ class Item(models.Model):
     # Denormalised for fast filtering and assignment; kept current by the label services.
     annotation_count = models.PositiveIntegerField(default=0)
     reference_label = models.ForeignKey(
-        Label, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Label, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     reference_method = models.CharField(max_length=32, blank=True)
     reference_confidence = models.FloatField(null=True, blank=True)
@@ -195,8 +199,13 @@ class AnnotationSource(models.TextChoices):
 
 
 class Annotation(models.Model):
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
-    labeller = models.ForeignKey(Labeller, on_delete=models.CASCADE, related_name="annotations")
+    # item and labeller are covered by the (item, labeller) and (labeller, item) indexes.
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="annotations", db_index=False
+    )
+    labeller = models.ForeignKey(
+        Labeller, on_delete=models.CASCADE, related_name="annotations", db_index=False
+    )
     label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="annotations")
     source = models.CharField(
         max_length=16, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN
@@ -226,11 +235,19 @@ class LabelEvent(models.Model):
         ANNOTATION = "annotation", "Annotation"
         DECISION = "decision", "Review decision"
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="label_events")
+    # Only (dataset, id) and (item, id) are indexed: the log grows by one row per label.
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="label_events", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     labeller = models.ForeignKey(
-        Labeller, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Labeller,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -238,18 +255,27 @@ class LabelEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     old_label = models.CharField(max_length=100, blank=True)
     new_label = models.CharField(max_length=100, blank=True)
     reason = models.TextField(blank=True)
     import_batch = models.ForeignKey(
-        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["item", "id"], name="labelevent_item_idx")]
+        indexes = [
+            models.Index(fields=["item", "id"], name="labelevent_item_idx"),
+            models.Index(fields=["dataset", "id"], name="labelevent_dataset_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.old_label or '∅'} → {self.new_label or '∅'} on item {self.item_id}"
