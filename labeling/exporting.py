@@ -61,8 +61,8 @@ def jsonl_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
         for item in chunk:
             row = {
                 "external_id": item["external_id"],
-                "data": item["data"],
-                "metadata": item["metadata"],
+                "data": orjson.Fragment(item["data_json"]),
+                "metadata": orjson.Fragment(item["metadata_json"]),
                 **_common(item),
                 "recipe": item["recipe"],
                 "annotations": [_annotation(a) for a in item["annotations"]],
@@ -95,7 +95,7 @@ def csv_stream(
     writer.writerow(header)
     for chunk in chunks:
         for item in chunk:
-            data, meta = item["data"], item["metadata"]
+            data, meta = orjson.loads(item["data_json"]), orjson.loads(item["metadata_json"])
             common = _common(item)
             writer.writerow(
                 [item["external_id"]]
@@ -120,8 +120,8 @@ def label_studio_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[byte
         for item in chunk:
             task = {
                 "id": item["id"],  # Label Studio's ids are numbers; ours is in meta
-                "data": item["data"],
-                "meta": {"external_id": item["external_id"], **item["metadata"]},
+                "data": orjson.Fragment(item["data_json"]),
+                "meta": {"external_id": item["external_id"], **orjson.loads(item["metadata_json"])},
                 "annotations": [
                     {
                         "completed_by": {"email": a["labeller__name"]},
@@ -224,8 +224,8 @@ def parquet_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
             columns: dict[str, list[Any]] = {name: [] for name in schema.names}
             for item in chunk:
                 columns["external_id"].append(item["external_id"])
-                columns["data"].append(orjson.dumps(item["data"]).decode())
-                columns["metadata"].append(orjson.dumps(item["metadata"]).decode())
+                columns["data"].append(item["data_json"])
+                columns["metadata"].append(item["metadata_json"])
                 common = _common(item)
                 for name in (
                     "origin",

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from labeling.models import (
     Annotation,
@@ -69,19 +70,20 @@ def dataset_counts(*, dataset: Dataset) -> dict[str, Any]:
 def annotation_pairs(
     *, dataset_id: int, item_ids: list[int] | None = None, import_batch_id: int | None = None
 ) -> dict[str, Any]:
-    """(item id, label id) arrays of the human and imported labels of some items (all items,
-    the given ones, or those an import batch touched), the items themselves, and the reviewer
-    decisions among them."""
+    """The human and imported labels of some items as arrays — item id, label id, and stable
+    tie-break keys (the item's content hash, the label's name) — with the items concerned and
+    the reviewer decisions among them. Items: the given ones, those an import batch labelled,
+    or (neither given) every item of the dataset."""
     touched: np.ndarray | None = None
     if item_ids is not None:
         touched = np.unique(np.asarray(item_ids, dtype=np.int64))
     elif import_batch_id is not None:
+        # Items the batch created without labels keep their defaults: nothing to recompute.
         rows = db.fetch_all(
-            "SELECT id FROM labeling_item WHERE import_batch_id = %s UNION "
-            "SELECT item_id FROM labeling_annotation WHERE import_batch_id = %s",
-            [import_batch_id, import_batch_id],
+            "SELECT DISTINCT item_id FROM labeling_annotation WHERE import_batch_id = %s",
+            [import_batch_id],
         )
-        touched = np.unique(np.fromiter((r[0] for r in rows), dtype=np.int64))
+        touched = np.unique(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
     few = touched is not None and touched.size <= 10_000
     annotations = Annotation.objects.filter(item__dataset_id=dataset_id).exclude(
         source=AnnotationSource.PRELABEL
@@ -112,40 +114,45 @@ def annotation_pairs(
         )
     elif not few:
         flat = flat[np.isin(flat[:, 0], touched)]
-    touched_set = None if few else set(touched.tolist())
-    decided = {
-        item: label
-        for item, label in decisions.values_list("item_id", "label_id")
-        if touched_set is None or item in touched_set
-    }
+    decided_rows = list(decisions.values_list("item_id", "label_id"))
+    if decided_rows and not few:
+        keep = np.isin(np.array([r[0] for r in decided_rows], dtype=np.int64), touched)
+        decided_rows = [r for r, k in zip(decided_rows, keep.tolist(), strict=True) if k]
     label_keys = {
         pk: int(hashlib.blake2b(name.encode(), digest_size=7).hexdigest(), 16)
         for pk, name in Label.objects.filter(dataset_id=dataset_id).values_list("id", "name")
     }
+    label_ids = flat[:, 1]
+    key_of = np.zeros(max(label_keys, default=0) + 1, dtype=np.int64)
+    for pk, key in label_keys.items():
+        key_of[pk] = key
     return {
         "item_id": flat[:, 0],
-        "label_id": flat[:, 1],
+        "label_id": label_ids,
         "item_key": flat[:, 2],
-        "label_key": np.fromiter(
-            (label_keys[i] for i in flat[:, 1].tolist()), dtype=np.int64, count=flat.shape[0]
-        ),
+        "label_key": key_of[label_ids],
         "touched": touched,
-        "decided": decided,
+        "decided": dict(decided_rows),
     }
 
 
 def export_chunks(*, dataset: Dataset, chunk_size: int = 5000) -> Iterator[list[dict[str, Any]]]:
-    """Every item with its annotations, in id order, a chunk at a time (two queries a chunk)."""
+    """Every item with its annotations, in id order, a chunk at a time (two queries a chunk).
+    ``data_json`` and ``metadata_json`` are the stored JSON text, not decoded here: most writers
+    pass them on as they are."""
     last_id = 0
     while True:
         items = list(
             Item.objects.filter(dataset=dataset, id__gt=last_id)
             .order_by("id")
+            .annotate(
+                data_json=Cast("data", TextField()), metadata_json=Cast("metadata", TextField())
+            )
             .values(
                 "id",
                 "external_id",
-                "data",
-                "metadata",
+                "data_json",
+                "metadata_json",
                 "origin",
                 "import_batch_id",
                 "parent__external_id",
@@ -153,7 +160,6 @@ def export_chunks(*, dataset: Dataset, chunk_size: int = 5000) -> Iterator[list[
                 "reference_label__name",
                 "reference_method",
                 "reference_confidence",
-                "created_at",
             )[:chunk_size]
         )
         if not items:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -730,27 +731,26 @@ def reference_labels_refresh(
         item_keys=pairs["item_key"],
         label_keys=pairs["label_key"],
     )
+    # Per touched item: its row among the consensus rows, if it has labels at all.
     touched = pairs["touched"]
+    position = np.searchsorted(consensus.item_ids, touched)
+    position[position >= consensus.item_ids.size] = 0
+    found = consensus.item_ids.size > 0
+    has = (consensus.item_ids[position] == touched) if found else np.zeros(touched.size, bool)
+    counts = np.where(has, consensus.counts[position] if found else 0, 0).tolist()
+    labels = consensus.labels[position].tolist() if found else [None] * touched.size
+    confidence = consensus.confidence[position].tolist() if found else [None] * touched.size
     decided = pairs["decided"]
     rows: list[tuple[Any, ...]] = []
-    by_item = dict(zip(consensus.item_ids.tolist(), range(consensus.item_ids.size), strict=True))
-    for item_id in touched.tolist():
-        i = by_item.get(item_id)
-        count = int(consensus.counts[i]) if i is not None else 0
+    for item_id, n, with_labels, label, conf in zip(
+        touched.tolist(), counts, has.tolist(), labels, confidence, strict=True
+    ):
         if item_id in decided:
-            rows.append((item_id, count, decided[item_id], "decision", 1.0))
-        elif i is None:
-            rows.append((item_id, 0, None, "", None))
+            rows.append((item_id, n, decided[item_id], "decision", 1.0))
+        elif with_labels:
+            rows.append((item_id, n, label, "majority_vote", conf))
         else:
-            rows.append(
-                (
-                    item_id,
-                    count,
-                    int(consensus.labels[i]),
-                    "majority_vote",
-                    float(consensus.confidence[i]),
-                )
-            )
+            rows.append((item_id, 0, None, "", None))
     _write_reference(rows)
     return len(rows)
 
@@ -774,10 +774,26 @@ def _write_reference(rows: list[tuple[Any, ...]]) -> None:
             db.copy_rows(
                 table, ["item_id", "annotation_count", "label_id", "method", "confidence"], chunk
             )
+        # Rewrite only the rows that change: an UPDATE of an unchanged row still costs a new
+        # row version and an entry in every index.
+        pairs = [
+            ("annotation_count", "annotation_count"),
+            ("reference_label_id", "label_id"),
+            ("reference_method", "method"),
+            ("reference_confidence", "confidence"),
+        ]
+        if db.is_postgres():
+            changed = (
+                f"({', '.join(f'labeling_item.{a}' for a, _ in pairs)}) IS DISTINCT FROM "
+                f"({', '.join(f'r.{b}' for _, b in pairs)})"
+            )
+        else:  # SQLite: IS is its null-safe equality
+            changed = "NOT (" + " AND ".join(f"labeling_item.{a} IS r.{b}" for a, b in pairs) + ")"
         db.execute(
             f"UPDATE labeling_item SET annotation_count = r.annotation_count, "
             f"reference_label_id = r.label_id, reference_method = r.method, "
-            f"reference_confidence = r.confidence FROM {table} r WHERE labeling_item.id = r.item_id"
+            f"reference_confidence = r.confidence FROM {table} r "
+            f"WHERE labeling_item.id = r.item_id AND {changed}"
         )
     finally:
         db.drop_temp_table(table)
