@@ -167,8 +167,15 @@ class Item(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
     recipe = models.JSONField(null=True, blank=True)
+    # Provenance links without a database constraint: a constraint costs a lookup per row of
+    # a million-row import, and the services keep these links (batches go with their dataset).
     import_batch = models.ForeignKey(
-        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+        db_constraint=False,
     )
     # Denormalised for fast filtering and assignment; kept current by the label services.
     annotation_count = models.PositiveIntegerField(default=0)
@@ -212,7 +219,12 @@ class Annotation(models.Model):
     )
     time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
     import_batch = models.ForeignKey(
-        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="annotations"
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="annotations",
+        db_constraint=False,
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -235,8 +247,11 @@ class LabelEvent(models.Model):
         ANNOTATION = "annotation", "Annotation"
         DECISION = "decision", "Review decision"
 
-    # Only (dataset, id) and (item, id) are indexed: the log grows by one row per label.
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Only (dataset, id) and (item, id) are indexed, and only the item is a checked constraint:
+    # the log grows by one row per label, and each check is a lookup per row.
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     item = models.ForeignKey(
         Item, on_delete=models.CASCADE, related_name="label_events", db_index=False
     )
@@ -248,6 +263,7 @@ class LabelEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -256,6 +272,7 @@ class LabelEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     old_label = models.CharField(max_length=100, blank=True)
     new_label = models.CharField(max_length=100, blank=True)
@@ -267,6 +284,7 @@ class LabelEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     created_at = models.DateTimeField()
 
