@@ -210,11 +210,11 @@ def _csv_rows(
             width = len(header)
             size = max(path.stat().st_size, 1)
             for values in reader:
+                if not values or (len(values) == 1 and not values[0].strip() and width > 1):
+                    continue  # a blank line is not a row
                 row_no += 1
                 if row_no % 10_000 == 0:
                     result.fraction = raw.tell() / size
-                if not values or (len(values) == 1 and not values[0].strip() and width > 1):
-                    continue  # blank line
                 if len(values) != width:
                     yield (
                         row_no,
@@ -414,11 +414,12 @@ def resolve_mapping(columns: list[str], mapping: dict[str, Any]) -> ResolvedMapp
 
 
 _INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
-_FLOAT = re.compile(r"-?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?|-?[1-9][0-9]*[eE][-+]?[0-9]+")
+_FLOAT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+([eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)")
 
 
 def infer_scalar(value: str) -> Any:
-    """A CSV cell as a number where it clearly is one (no leading zeros), else the string."""
+    """A CSV cell as a number where it is a JSON number (no leading zeros, at most 18 digits for
+    an integer), else the string."""
     if _INT.fullmatch(value):
         return int(value)
     if _FLOAT.fullmatch(value):
@@ -553,7 +554,7 @@ def row_to_record(
         bool(data) or any(values.get(c) not in (None, "") for c in mapping.data)
     )
     if mapping.shape == "items":
-        if not data and mapping.data:
+        if mapping.data and all(v in ("", None) for v in data.values()):
             raise ValueError(
                 f"The data column(s) {', '.join(mapping.data)} are empty: an item needs data."
             )

@@ -50,6 +50,14 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
     return count
 
 
+def copy_csv(table: str, columns: Sequence[str], content: bytes) -> None:
+    """COPY CSV bytes (no header; an empty unquoted field is NULL) into a table (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+        with cursor.cursor.copy(sql) as copy:
+            copy.write(content)
+
+
 def fetch_all(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
