@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 
 from labeling import formats
 
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 4 << 20
 MAX_NEW_LABELS = 1000
 _ESCAPES = {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}
 # JSON numbers, exactly as formats.infer_scalar reads them.
@@ -140,7 +140,7 @@ def staged_batches(
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True),
+            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in columns},
