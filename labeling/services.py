@@ -524,8 +524,14 @@ class _Stager:
         self.data_fields.clear()
         self.metadata_fields.clear()
 
-    def index(self) -> None:
-        """Index the staged rows for the checks and joins that follow (SQLite joins by loops)."""
+    def index(self, shape: str) -> None:
+        """Index the staged rows for the checks and joins that follow: SQLite joins by nested
+        loops, and the one-row-per-annotation insert looks items up by id. PostgreSQL hashes
+        the rest."""
+        if self.postgres and shape == "items":
+            db.execute(f"ANALYZE {self.items_table}")
+            db.execute(f"ANALYZE {self.ann_table}")
+            return
         db.execute(
             f"CREATE INDEX {self.items_table}_eid ON {self.items_table} (external_id, row_no)"
         )
@@ -552,12 +558,10 @@ def _import(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
             reader = "row-by-row"
             _stage_rows(batch, stager, read, now, progress)
         stager.flush()
-        stager.index()
         if stager.error_total:
             raise ImportRejected(stager.errors, stager.error_total)
         shape = read.mapping.shape if read.mapping else "items"
-        if batch.file_format in ("json", "label-studio") and read.mapping is None:
-            shape = "items"
+        stager.index(shape)
         progress(0.8, 1, "Checking ids and labels")
         with transaction.atomic():
             summary = _import_write(batch, stager, shape, now, read.mapping)
