@@ -52,6 +52,7 @@ ANN_STAGE_COLUMNS = [
     "created_at",
 ]
 MAX_NEW_LABELS = 1000
+ANALYZE_AFTER_ROWS = 50_000
 # Below this size the row-by-row reader is as quick and names every problem directly.
 FAST_MIN_BYTES = int(os.environ.get("WORKBENCH_FAST_IMPORT_MIN_BYTES", 256 << 10))
 
@@ -567,6 +568,11 @@ def _import(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
             summary = _import_write(batch, stager, shape, now, read.mapping)
         progress(0.95, 1, "Updating reference labels")
         reference_labels_refresh(dataset_id=dataset.pk, import_batch_id=batch.pk)
+        if db.is_postgres() and summary["items"] + summary["annotations"] >= ANALYZE_AFTER_ROWS:
+            # Fresh statistics, so that the next queries (exports, pages) get good plans now
+            # rather than whenever autovacuum comes by.
+            db.execute("ANALYZE labeling_item")
+            db.execute("ANALYZE labeling_annotation")
     finally:
         stager.drop()
     summary["rows"] = read.rows
