@@ -261,6 +261,8 @@ def _filter_items(items: QuerySet[Item], params: Any, staff: bool) -> QuerySet[I
 class ItemList(generics.ListAPIView):
     """Items, in id order, a page at a time (``?cursor=``; fast at any depth)."""
 
+    keyset_prefix = ("dataset_id",)
+
     def get_serializer_class(self) -> type[ItemSerializer]:
         # Owners and reviewers see labels; annotators see the item only (blind labelling).
         return ItemSerializer if getattr(self, "_staff", True) else BlindItemSerializer

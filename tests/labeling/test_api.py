@@ -175,7 +175,10 @@ def test_deep_page_is_one_keyset_query(items: Dataset, api: Any) -> None:
     assert [x["external_id"] for x in response.json()["results"]] == ["3", "4"]
     item_queries = [q["sql"] for q in ctx.captured_queries if "labeling_item" in q["sql"]]
     assert len(item_queries) == 1
-    assert "OFFSET" not in item_queries[0].upper()
+    sql = item_queries[0].upper()
+    assert "OFFSET" not in sql
+    # ordered along the (dataset, id) index, not the primary key
+    assert '"DATASET_ID" ASC, "LABELING_ITEM"."ID" ASC' in sql
 
 
 def test_annotators_are_blind(items: Dataset, annotator: Any, reviewer: Any) -> None:
@@ -312,3 +315,27 @@ def test_openapi_schema_is_valid_and_complete(tmp_path: Any) -> None:
     out = tmp_path / "schema.yaml"
     call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(out))
     assert "/api/v1/datasets/{dataset_id}/items/" in out.read_text()
+
+
+def test_cursor_walks_forward_and_back(items: Dataset, api: Any) -> None:
+    url = f"/api/v1/datasets/{items.pk}/items/"
+
+    def ids(response: Any) -> list[str]:
+        return [x["external_id"] for x in response.json()["results"]]
+
+    first = api.get(url, {"page_size": 2})
+    assert ids(first) == ["1", "2"] and first.json()["previous"] is None
+    second = api.get(first.json()["next"])
+    assert ids(second) == ["3", "4"] and second.json()["next"] is None
+    back = api.get(second.json()["previous"])
+    assert ids(back) == ["1", "2"] and back.json()["previous"] is None
+    assert api.get(url, {"cursor": "not-a-cursor"}).status_code == 404
+    assert api.get(url, {"page_size": "many"}).status_code == 400
+
+
+def test_jobs_list_newest_first(dataset: Dataset, api: Any) -> None:
+    from workbench.models import Job
+
+    made = [Job.objects.create(kind="import", dataset=dataset).pk for _ in range(3)]
+    listed = [j["id"] for j in api.get("/api/v1/jobs/", {"page_size": 2}).json()["results"]]
+    assert listed == sorted(made, reverse=True)[:2]
