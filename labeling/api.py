@@ -272,7 +272,11 @@ class ItemList(generics.ListAPIView):
             return Item.objects.none()
         dataset, role = dataset_for(self.request, self.kwargs["dataset_id"])
         self._staff = role in STAFF
-        items = Item.objects.filter(dataset=dataset).select_related("reference_label", "parent")
+        # A range, not "dataset_id = X": with an equality PostgreSQL answers "ORDER BY id
+        # LIMIT n" from the primary key and skips every row of the datasets made before this
+        # one (50 ms at a million); the range makes it walk the (dataset, id) index.
+        items = Item.objects.filter(dataset__gte=dataset.pk, dataset__lte=dataset.pk)
+        items = items.select_related("reference_label", "parent")
         return _filter_items(items, self.request.query_params, self._staff)
 
     @extend_schema(operation_id="items_list", parameters=ITEM_FILTERS)

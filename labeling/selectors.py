@@ -143,8 +143,10 @@ def export_chunks(*, dataset: Dataset, chunk_size: int = 5000) -> Iterator[list[
     last_id = 0
     while True:
         items = list(
-            Item.objects.filter(dataset=dataset, id__gt=last_id)
-            .order_by("id")
+            # A range on the dataset (not an equality) keeps PostgreSQL on the (dataset, id)
+            # index; see labeling.api.ItemList.
+            Item.objects.filter(dataset__gte=dataset.pk, dataset__lte=dataset.pk, id__gt=last_id)
+            .order_by("dataset_id", "id")
             .annotate(
                 data_json=Cast("data", TextField()), metadata_json=Cast("metadata", TextField())
             )

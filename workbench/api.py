@@ -21,9 +21,8 @@ class IdCursorPagination(BasePagination):
     """Keyset pagination on the primary key: page 5,000 costs what page 1 costs.
 
     ``?cursor=`` is opaque (the last id seen, and the direction); ``page_size`` up to 1,000.
-    A view may name ``keyset_prefix`` fields that its queryset fixes by equality (e.g. the
-    dataset): ordering by them first lets the database walk the matching composite index
-    instead of skipping other datasets' rows in the primary key.
+    A view may name ``keyset_prefix`` fields to order by first (e.g. the dataset), so that the
+    database walks the matching composite index.
     """
 
     page_size = 100
@@ -38,6 +37,7 @@ class IdCursorPagination(BasePagination):
         prefix = tuple(getattr(view, "keyset_prefix", ()))
         if after is not None:
             queryset = queryset.filter(**{"id__lt" if descending else "id__gt": after})
+
         order = [f"-{f}" if descending else f for f in (*prefix, "id")]
         rows = list(queryset.order_by(*order)[: self.page_size_now + 1])
         more = len(rows) > self.page_size_now
