@@ -1,7 +1,7 @@
 """Streamed exports: every item with data, metadata, all annotations and its reference label.
 
-Each writer turns chunks of item dicts (``selectors.export_chunks``) into byte chunks, so a
-million items never sit in memory. The files import back into an equal dataset.
+Each writer turns chunks of items (``selectors.export_chunks``) into byte chunks, so a million
+items never sit in memory. The files import back into an equal dataset.
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from labeling.selectors import ExportChunk
 
 EXPORT_FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
@@ -55,16 +58,16 @@ def _common(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def jsonl_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
+def jsonl_stream(chunks: Iterable[ExportChunk]) -> Iterator[bytes]:
     for chunk in chunks:
         out = bytearray()
-        for item in chunk:
+        for item in chunk.rows:
             row = {
                 "external_id": item["external_id"],
                 "data": orjson.Fragment(item["data_json"]),
                 "metadata": orjson.Fragment(item["metadata_json"]),
                 **_common(item),
-                "recipe": item["recipe"],
+                "recipe": orjson.Fragment(item["recipe_json"]) if item["recipe_json"] else None,
                 "annotations": [_annotation(a) for a in item["annotations"]],
             }
             out += orjson.dumps(row)
@@ -81,7 +84,7 @@ def _csv_cell(value: Any) -> str:
 
 
 def csv_stream(
-    chunks: Iterable[list[dict[str, Any]]], data_fields: list[str], metadata_fields: list[str]
+    chunks: Iterable[ExportChunk], data_fields: list[str], metadata_fields: list[str]
 ) -> Iterator[bytes]:
     header = (
         ["external_id"]
@@ -94,7 +97,7 @@ def csv_stream(
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     for chunk in chunks:
-        for item in chunk:
+        for item in chunk.rows:
             data, meta = orjson.loads(item["data_json"]), orjson.loads(item["metadata_json"])
             common = _common(item)
             writer.writerow(
@@ -112,12 +115,12 @@ def csv_stream(
         yield rest.encode()
 
 
-def label_studio_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
+def label_studio_stream(chunks: Iterable[ExportChunk]) -> Iterator[bytes]:
     yield b"["
     first = True
     for chunk in chunks:
         out = bytearray()
-        for item in chunk:
+        for item in chunk.rows:
             task = {
                 "id": item["id"],  # Label Studio's ids are numbers; ours is in meta
                 "data": orjson.Fragment(item["data_json"]),
@@ -212,7 +215,7 @@ def parquet_schema() -> Any:
     )
 
 
-def parquet_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
+def parquet_stream(chunks: Iterable[ExportChunk]) -> Iterator[bytes]:
     """Parquet with data and metadata as JSON text, annotations as a list of structs."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -221,22 +224,18 @@ def parquet_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
     sink = _Drain()
     with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
         for chunk in chunks:
-            columns: dict[str, list[Any]] = {name: [] for name in schema.names}
-            for item in chunk:
-                columns["external_id"].append(item["external_id"])
-                columns["data"].append(item["data_json"])
-                columns["metadata"].append(item["metadata_json"])
-                common = _common(item)
-                for name in (
-                    "origin",
-                    "import_batch",
-                    "parent",
-                    "reference_label",
-                    "reference_method",
-                    "reference_confidence",
-                ):
-                    columns[name].append(common[name])
-                columns["annotations"].append(
+            c = chunk.columns
+            columns = {
+                "external_id": c["external_id"],
+                "data": c["data_json"],
+                "metadata": c["metadata_json"],
+                "origin": c["origin"],
+                "import_batch": c["import_batch_id"],
+                "parent": c["parent__external_id"],
+                "reference_label": c["reference_label__name"],
+                "reference_method": [m or None for m in c["reference_method"]],
+                "reference_confidence": c["reference_confidence"],
+                "annotations": [
                     [
                         {
                             "labeller": a["labeller__name"],
@@ -245,9 +244,11 @@ def parquet_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
                             "created_at": a["created_at"],
                             "source": a["source"],
                         }
-                        for a in item["annotations"]
+                        for a in annotations
                     ]
-                )
+                    for annotations in c["annotations"]
+                ],
+            }
             writer.write_table(pa.Table.from_pydict(columns, schema=schema))
             yield sink.take()
     yield sink.take()
@@ -255,7 +256,7 @@ def parquet_stream(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
 
 def export_stream(
     fmt: str,
-    chunks: Iterable[list[dict[str, Any]]],
+    chunks: Iterable[ExportChunk],
     *,
     data_fields: list[str],
     metadata_fields: list[str],

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max, Q, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Count, Max, Q, QuerySet
 
 from labeling.models import (
     Annotation,
@@ -136,48 +136,79 @@ def annotation_pairs(
     }
 
 
-def export_chunks(*, dataset: Dataset, chunk_size: int = 5000) -> Iterator[list[dict[str, Any]]]:
-    """Every item with its annotations, in id order, a chunk at a time (two queries a chunk).
-    ``data_json`` and ``metadata_json`` are the stored JSON text, not decoded here: most writers
-    pass them on as they are."""
+ITEM_EXPORT_COLUMNS = (
+    "id",
+    "external_id",
+    "data_json",
+    "metadata_json",
+    "origin",
+    "import_batch_id",
+    "parent__external_id",
+    "recipe_json",
+    "reference_label__name",
+    "reference_method",
+    "reference_confidence",
+)
+_ITEM_EXPORT_SQL = """
+    SELECT i.id, i.external_id, CAST(i.data AS TEXT), CAST(i.metadata AS TEXT), i.origin,
+           i.import_batch_id, p.external_id, CAST(i.recipe AS TEXT), l.name, i.reference_method,
+           i.reference_confidence
+    FROM labeling_item i
+    LEFT JOIN labeling_item p ON p.id = i.parent_id
+    LEFT JOIN labeling_label l ON l.id = i.reference_label_id
+    WHERE i.dataset_id >= %s AND i.dataset_id <= %s AND i.id > %s
+    ORDER BY i.dataset_id, i.id
+    LIMIT %s
+"""  # a range on the dataset keeps PostgreSQL on the (dataset, id) index (see ItemList)
+
+
+@dataclass
+class ExportChunk:
+    """Items as columns (lists keyed by ITEM_EXPORT_COLUMNS, plus ``annotations``: per item a
+    list of dicts); ``rows`` gives the same as one dict per item. Data, metadata and recipe are
+    the stored JSON text, not decoded: most writers pass them on as they are."""
+
+    columns: dict[str, list[Any]]
+
+    def __len__(self) -> int:
+        return len(self.columns["id"])
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        keys = list(self.columns)
+        return [
+            dict(zip(keys, values, strict=True))
+            for values in zip(*self.columns.values(), strict=True)
+        ]
+
+
+def export_chunks(*, dataset: Dataset, chunk_size: int = 5000) -> Iterator[ExportChunk]:
+    """Every item with its annotations, in id order, a chunk at a time (two queries a chunk)."""
     last_id = 0
     while True:
-        items = list(
-            # A range on the dataset (not an equality) keeps PostgreSQL on the (dataset, id)
-            # index; see labeling.api.ItemList.
-            Item.objects.filter(dataset__gte=dataset.pk, dataset__lte=dataset.pk, id__gt=last_id)
-            .order_by("dataset_id", "id")
-            .annotate(
-                data_json=Cast("data", TextField()), metadata_json=Cast("metadata", TextField())
-            )
-            .values(
-                "id",
-                "external_id",
-                "data_json",
-                "metadata_json",
-                "origin",
-                "import_batch_id",
-                "parent__external_id",
-                "recipe",
-                "reference_label__name",
-                "reference_method",
-                "reference_confidence",
-            )[:chunk_size]
-        )
-        if not items:
+        rows = db.fetch_all(_ITEM_EXPORT_SQL, [dataset.pk, dataset.pk, last_id, chunk_size])
+        if not rows:
             return
-        last_id = items[-1]["id"]
-        by_item: dict[int, list[dict[str, Any]]] = {item["id"]: [] for item in items}
-        for ann in (
-            Annotation.objects.filter(
-                item_id__gte=items[0]["id"], item_id__lte=last_id, item__dataset=dataset
-            )
+        columns = dict(zip(ITEM_EXPORT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+        ids = columns["id"]
+        first_id, last_id = ids[0], ids[-1]
+        by_item: dict[int, list[dict[str, Any]]] = {item_id: [] for item_id in ids}
+        for item_id, labeller, label, ms, created_at, source in (
+            Annotation.objects.filter(item_id__gte=first_id, item_id__lte=last_id)
             .order_by("item_id", "id")
-            .values(
+            .values_list(
                 "item_id", "labeller__name", "label__name", "time_spent_ms", "created_at", "source"
             )
         ):
-            by_item[ann["item_id"]].append(ann)
-        for item in items:
-            item["annotations"] = by_item[item["id"]]
-        yield items
+            if item_id in by_item:  # ids of other datasets may interleave
+                by_item[item_id].append(
+                    {
+                        "labeller__name": labeller,
+                        "label__name": label,
+                        "time_spent_ms": ms,
+                        "created_at": created_at,
+                        "source": source,
+                    }
+                )
+        columns["annotations"] = [by_item[item_id] for item_id in ids]
+        yield ExportChunk(columns)

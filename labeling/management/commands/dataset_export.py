@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling import exporting, selectors
 from labeling.management.commands._cli import dataset_get
+from labeling.selectors import ExportChunk
 
 
 class _Tally:
@@ -22,10 +23,10 @@ class _Tally:
         self.items = 0
         self.annotations = 0
 
-    def count(self, chunks: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    def count(self, chunks: Iterable[ExportChunk]) -> Iterator[ExportChunk]:
         for chunk in chunks:
             self.items += len(chunk)
-            self.annotations += sum(len(item["annotations"]) for item in chunk)
+            self.annotations += sum(map(len, chunk.columns["annotations"]))
             yield chunk
 
 
