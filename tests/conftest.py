@@ -49,6 +49,22 @@ def outsider(db: None) -> Any:
     return _user("outsider")
 
 
+def db_counts() -> dict[str, int]:
+    """Row counts of everything an import or a label can touch: bad input changes none."""
+    from labeling.models import Annotation, ImportBatch, Item, Label, LabelEvent, Labeller
+    from workbench.models import Job
+
+    return {
+        "items": Item.objects.count(),
+        "annotations": Annotation.objects.count(),
+        "labels": Label.objects.count(),
+        "batches": ImportBatch.objects.count(),
+        "jobs": Job.objects.count(),
+        "labellers": Labeller.objects.count(),
+        "events": LabelEvent.objects.count(),
+    }
+
+
 def client_for(user: Any) -> APIClient:
     client = APIClient()
     token, _ = Token.objects.get_or_create(user=user)

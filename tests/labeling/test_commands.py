@@ -22,11 +22,10 @@ from labeling.models import (
     Dataset,
     ImportBatch,
     Item,
-    Label,
-    LabelEvent,
     Labeller,
     Membership,
 )
+from tests.conftest import db_counts as counts
 from workbench.models import Job
 
 PETS = (
@@ -43,18 +42,6 @@ def run(*args: Any) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
-
-
-def counts() -> dict[str, int]:
-    return {
-        "items": Item.objects.count(),
-        "annotations": Annotation.objects.count(),
-        "labels": Label.objects.count(),
-        "batches": ImportBatch.objects.count(),
-        "jobs": Job.objects.count(),
-        "labellers": Labeller.objects.count(),
-        "events": LabelEvent.objects.count(),
-    }
 
 
 def stored_files(settings: Any) -> list[Path]:

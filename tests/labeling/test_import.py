@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from labeling.models import Annotation, ImportBatch, Item, Label, LabelEvent, Labeller
+from labeling.models import Annotation, ImportBatch, Item, LabelEvent, Labeller
+from tests.conftest import db_counts as counts
 from workbench.models import Job
 
 CSV = (
@@ -20,18 +21,6 @@ CSV = (
     'r2,"Broke after a week, sadly",app,ios,25\n'
     "r3,It is a phone,email,,13\n"
 )
-
-
-def counts() -> dict[str, int]:
-    return {
-        "items": Item.objects.count(),
-        "annotations": Annotation.objects.count(),
-        "labels": Label.objects.count(),
-        "batches": ImportBatch.objects.count(),
-        "jobs": Job.objects.count(),
-        "labellers": Labeller.objects.count(),
-        "events": LabelEvent.objects.count(),
-    }
 
 
 def test_csv_items_keep_provenance_and_typed_metadata(
