@@ -14,7 +14,7 @@ import orjson
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -564,8 +564,26 @@ def _import(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
         shape = read.mapping.shape if read.mapping else "items"
         stager.index(shape)
         progress(0.8, 1, "Checking ids and labels")
-        with transaction.atomic():
-            summary = _import_write(batch, stager, shape, now, read.mapping)
+        try:
+            with transaction.atomic():
+                summary = _import_write(batch, stager, shape, now, read.mapping)
+        except IntegrityError as exc:
+            # Another import of the same ids (or new labels) committed between our checks and
+            # our insert: nothing of ours was kept.
+            log.info("import %s collided with a concurrent change: %s", batch.pk, exc)
+            raise ImportRejected(
+                [
+                    {
+                        "row": None,
+                        "column": None,
+                        "message": (
+                            "Another import added some of these items or labels at the same time. "
+                            "Nothing was imported; import the file again to see what is left."
+                        ),
+                    }
+                ],
+                1,
+            ) from exc
         progress(0.95, 1, "Updating reference labels")
         reference_labels_refresh(dataset_id=dataset.pk, import_batch_id=batch.pk)
         if db.is_postgres() and summary["items"] + summary["annotations"] >= ANALYZE_AFTER_ROWS:

@@ -314,3 +314,22 @@ def test_only_owners_import(dataset: Any, upload: Any, reviewer: Any, outsider: 
     assert upload(dataset, "a.csv", CSV, client=client_for(reviewer)).status_code == 403
     assert upload(dataset, "a.csv", CSV, client=client_for(outsider)).status_code == 404
     assert Item.objects.count() == 0
+
+
+def test_a_concurrent_import_of_the_same_ids_is_a_clear_error(
+    dataset: Any, upload: Any, monkeypatch: Any
+) -> None:
+    from django.db import IntegrityError
+
+    from labeling import services
+
+    def collide(*args: Any, **kwargs: Any) -> None:
+        # What the database says when another import committed the same ids first.
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services, "_import_write", collide)
+    before = counts()
+    response = upload(dataset, "a.csv", CSV)
+    assert response.status_code == 400
+    assert "Another import added some of these items" in response.json()["detail"]
+    assert counts() == before
