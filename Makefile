@@ -26,6 +26,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy -p labeling -p workbench -p quality
 
 ## make bench: benchmarks with figures and ratios against bare baselines (see bench/README.md)
 bench: install

@@ -189,14 +189,17 @@ class ImportList(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": ["Attach the file to import as 'file'."]})
+        form = request.data
+        if not hasattr(form, "get"):
+            raise ValidationError({"detail": "Send the file as multipart/form-data."})
         batch, job = services.import_create(
             dataset=dataset,
             upload=upload,
             uploaded_by=request.user,
-            file_format=request.data.get("format") or None,
-            mapping=_json_field(request.data.get("mapping"), "mapping"),
-            source=request.data.get("source", ""),
-            default_metadata=_json_field(request.data.get("default_metadata"), "default_metadata"),
+            file_format=form.get("format") or None,
+            mapping=_json_field(form.get("mapping"), "mapping"),
+            source=form.get("source", ""),
+            default_metadata=_json_field(form.get("default_metadata"), "default_metadata"),
         )
         done = job.is_finished
         return Response(

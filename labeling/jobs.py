@@ -13,7 +13,10 @@ from workbench.models import Job
 
 def _validate_import(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     batch_id = params.get("import_batch")
-    if not ImportBatch.objects.filter(pk=batch_id, dataset=dataset).exists():
+    if (
+        not isinstance(batch_id, int)
+        or not ImportBatch.objects.filter(pk=batch_id, dataset=dataset).exists()
+    ):
         raise ValidationError(
             {"params": ["Imports start by uploading a file to /api/v1/datasets/{id}/imports/."]}
         )

@@ -85,13 +85,14 @@ def annotation_pairs(
         )
         touched = np.unique(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
     few = touched is not None and touched.size <= 10_000
+    few_ids = touched.tolist() if few and touched is not None else []
     annotations = Annotation.objects.filter(item__dataset_id=dataset_id).exclude(
         source=AnnotationSource.PRELABEL
     )
     decisions = Decision.objects.filter(item__dataset_id=dataset_id)
     if few:
-        annotations = annotations.filter(item_id__in=touched.tolist())
-        decisions = decisions.filter(item_id__in=touched.tolist())
+        annotations = annotations.filter(item_id__in=few_ids)
+        decisions = decisions.filter(item_id__in=few_ids)
     # The item's content hash keys the consensus tie-break, so that a copy of the dataset
     # (other ids, same content) gets the same reference labels.
     flat = np.fromiter(

@@ -237,7 +237,7 @@ def membership_remove(*, membership: Membership) -> None:
 # Import
 
 
-def _store_upload(upload: UploadedFile, batch: ImportBatch) -> None:
+def _store_upload(upload: UploadedFile[bytes], batch: ImportBatch) -> None:
     digest = hashlib.sha256()
     size = 0
     for chunk in upload.chunks():
@@ -252,7 +252,7 @@ def _store_upload(upload: UploadedFile, batch: ImportBatch) -> None:
 def import_create(
     *,
     dataset: Dataset,
-    upload: UploadedFile,
+    upload: UploadedFile[bytes],
     uploaded_by: Any,
     file_format: str | None = None,
     mapping: Any = None,
