@@ -14,8 +14,9 @@ from labeling.models import ImportBatch, Membership
 def home(request: HttpRequest) -> HttpResponse:
     """The datasets you belong to, with their progress."""
     roles = dict(Membership.objects.filter(user=request.user).values_list("dataset_id", "role"))
+    progress = selectors.dataset_progress(dataset_ids=list(roles))
     datasets = [
-        {"dataset": d, "role": roles.get(d.pk), **selectors.dataset_counts(dataset=d)}
+        {"dataset": d, "role": roles.get(d.pk), **progress[d.pk]}
         for d in selectors.datasets_for_user(user=request.user).order_by("name")
     ]
     recent = (
