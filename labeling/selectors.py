@@ -63,7 +63,7 @@ def dataset_progress(*, dataset_ids: list[int]) -> dict[int, dict[str, int]]:
     progress = {
         pk: {"items": 0, "labelled": 0, "complete": 0, "annotations": 0} for pk in dataset_ids
     }
-    for row in (
+    for pk, items, labelled, complete in (
         Item.objects.filter(dataset_id__in=dataset_ids)
         .values("dataset_id")
         .annotate(
@@ -71,14 +71,16 @@ def dataset_progress(*, dataset_ids: list[int]) -> dict[int, dict[str, int]]:
             labelled=Count("id", filter=Q(annotation_count__gt=0)),
             complete=Count("id", filter=Q(annotation_count__gte=F("dataset__annotators_per_item"))),
         )
+        .values_list("dataset_id", "items", "labelled", "complete")
     ):
-        progress[row.pop("dataset_id")].update(row)
-    for row in (
+        progress[pk].update(items=items, labelled=labelled, complete=complete)
+    for pk, n_annotations in (
         Annotation.objects.filter(item__dataset_id__in=dataset_ids)
         .values("item__dataset_id")
         .annotate(n=Count("id"))
+        .values_list("item__dataset_id", "n")
     ):
-        progress[row["item__dataset_id"]]["annotations"] = row["n"]
+        progress[pk]["annotations"] = n_annotations
     return progress
 
 

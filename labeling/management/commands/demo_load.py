@@ -103,7 +103,7 @@ class Command(BaseCommand):
         return users.create_user(username, email, demo.DEMO_PASSWORD)
 
     def _report(self, dataset: Dataset) -> None:
-        counts = selectors.dataset_counts(dataset=dataset)
+        counts = selectors.dataset_progress(dataset_ids=[dataset.pk])[dataset.pk]
         labellers = Labeller.objects.filter(dataset=dataset)
         imported_only = labellers.filter(user__isnull=True).count()
         disagreements = (
