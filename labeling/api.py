@@ -11,7 +11,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import exporting, selectors, services
+from labeling import assignment, exporting, selectors, services
 from labeling.formats import infer_scalar
 from labeling.models import Annotation, Dataset, ImportBatch, Item, Membership, Role
 from labeling.serializers import (
@@ -396,3 +396,57 @@ class Export(APIView):
         name = f"dataset-{dataset.pk}.{suffix}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+class NextItemSerializer(serializers.Serializer):
+    item = BlindItemSerializer()
+    reserved_until = serializers.DateTimeField(
+        help_text="The item is held for you until then; submit or skip it before."
+    )
+    progress = serializers.DictField(child=serializers.IntegerField())
+
+
+class NextItem(APIView):
+    """The next item for you to label, reserved for you (204 when nothing is left for you).
+
+    Offered: items with fewer labels than the dataset's annotators per item (counting other
+    labellers' live reservations), that you have neither labelled nor skipped; breadth-first
+    by default (the fullest items first)."""
+
+    @extend_schema(responses={200: NextItemSerializer, 204: None})
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id)
+        nxt = assignment.next_item_reserve(dataset=dataset, user=request.user)
+        if nxt.item is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(
+            {
+                "item": BlindItemSerializer(nxt.item).data,
+                "reserved_until": nxt.expires_at,
+                "progress": nxt.progress,
+            }
+        )
+
+
+class SkipInputSerializer(serializers.Serializer):
+    item = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class SkipList(APIView):
+    """Skip an item (with an optional reason): it is not offered to you again."""
+
+    @extend_schema(request=SkipInputSerializer, responses={201: SkipInputSerializer})
+    def post(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id)
+        serializer = SkipInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        skip = assignment.item_skip(
+            dataset=dataset,
+            user=request.user,
+            item_id=serializer.validated_data["item"],
+            reason=serializer.validated_data.get("reason", ""),
+        )
+        return Response(
+            {"item": skip.item_id, "reason": skip.reason}, status=status.HTTP_201_CREATED
+        )

@@ -17,6 +17,12 @@ class TaskType(models.TextChoices):
     SINGLE_LABEL = "single_label", "Single-label classification"
 
 
+class Assignment(models.TextChoices):
+    BREADTH_FIRST = "breadth_first", "Breadth-first: finish items before starting new ones"
+    SEQUENTIAL = "sequential", "Sequential: in import order"
+    RANDOM = "random", "Random (seeded)"
+
+
 class Dataset(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -26,6 +32,10 @@ class Dataset(models.Model):
     guidelines = models.TextField(blank=True)
     guidelines_version = models.PositiveIntegerField(default=1)
     annotators_per_item = models.PositiveSmallIntegerField(default=1)
+    assignment = models.CharField(
+        max_length=16, choices=Assignment.choices, default=Assignment.BREADTH_FIRST
+    )
+    assignment_seed = models.PositiveIntegerField(default=0)
     # The union of field names seen in items' data and metadata (kept up to date by imports),
     # so that exports know their columns without scanning the items.
     data_fields = models.JSONField(default=list, blank=True)
@@ -206,6 +216,8 @@ class Item(models.Model):
         ]
         indexes = [
             models.Index(fields=["dataset", "id"], name="item_dataset_id_idx"),
+            # next-item: the items still needing labels, fullest first (breadth-first).
+            models.Index(fields=["dataset", "-annotation_count", "id"], name="item_assignment_idx"),
             # Only augmented items have a parent: a partial index costs imports nothing.
             models.Index(
                 fields=["parent"], name="item_parent_idx", condition=Q(parent__isnull=False)
@@ -255,6 +267,38 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.labeller_id}: {self.label_id} on {self.item_id}"
+
+
+class Reservation(models.Model):
+    """An item handed to a labeller by next-item, held for them until it expires, so that no
+    more labellers work on an item than it needs."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_index=False)
+    labeller = models.ForeignKey(Labeller, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "labeller"], name="reservation_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} for {self.labeller_id} until {self.expires_at}"
+
+
+class Skip(models.Model):
+    """A labeller passed on an item (with an optional reason); it is not offered to them again."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="skips", db_index=False)
+    labeller = models.ForeignKey(Labeller, on_delete=models.CASCADE, related_name="skips")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "labeller"], name="skip_unique")]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} skipped by {self.labeller_id}"
 
 
 class LabelEvent(models.Model):

@@ -72,6 +72,8 @@ class DatasetSerializer(serializers.ModelSerializer):
             "guidelines",
             "guidelines_version",
             "annotators_per_item",
+            "assignment",
+            "assignment_seed",
             "data_fields",
             "metadata_fields",
             "role",

@@ -29,11 +29,12 @@ from labeling.models import (
     LabelEvent,
     Labeller,
     Membership,
+    Reservation,
     Role,
 )
 from quality.analysis.consensus import majority_vote
 from workbench import db
-from workbench.errors import BadInput
+from workbench.errors import BadInput, Conflict
 from workbench.jobs import JobError, Progress, job_create
 from workbench.models import Job
 
@@ -144,6 +145,8 @@ def dataset_create(
     labels: Any = (),
     guidelines: str = "",
     annotators_per_item: int = 1,
+    assignment: str = "breadth_first",
+    assignment_seed: int = 0,
 ) -> Dataset:
     """Create a dataset with its labels; its creator becomes its owner."""
     label_rows = labels_normalize(list(labels))
@@ -153,6 +156,8 @@ def dataset_create(
         task_type=task_type,
         guidelines=guidelines,
         annotators_per_item=annotators_per_item,
+        assignment=assignment,
+        assignment_seed=assignment_seed,
         created_by=created_by,
     )
     _labels_write(dataset, label_rows)
@@ -911,24 +916,40 @@ def labeller_for_user(*, dataset: Dataset, user: Any) -> Labeller:
     if labeller is not None:
         return labeller
     name = user.get_username()
-    if Labeller.objects.filter(dataset=dataset, name=name).exists():
+    if Labeller.objects.filter(dataset=dataset, name=name).exclude(user=user).exists():
         name = f"{name} (user {user.pk})"
-    return Labeller.objects.create(dataset=dataset, user=user, name=name)
+    try:
+        with transaction.atomic():
+            return Labeller.objects.create(dataset=dataset, user=user, name=name)
+    except IntegrityError:  # the same user's other request created it a moment ago
+        return Labeller.objects.get(dataset=dataset, user=user)
 
 
 @transaction.atomic
 def annotations_submit(
     *, dataset: Dataset, user: Any, entries: list[dict[str, Any]]
 ) -> list[Annotation]:
-    """Store the caller's labels (one or many), all or nothing; a second answer for the same
-    item replaces the first, and every change is logged."""
+    """Store the caller's labels (one or many), all or nothing.
+
+    A second answer for the same item replaces the first; the same answer again (a retried
+    request) changes nothing. A new label on an item that already has all the labels it needs
+    (``annotators_per_item``) is refused with Conflict: the item rows are locked, so two
+    labellers racing for the last slot can't both take it. Every change is logged.
+    """
     labels = {lab.name: lab for lab in Label.objects.filter(dataset=dataset)}
     item_ids = [e["item"] for e in entries]
-    found = set(Item.objects.filter(dataset=dataset, pk__in=item_ids).values_list("pk", flat=True))
+    # Locked in id order, so that two bulk requests can't deadlock.
+    items = {
+        item.pk: item
+        for item in Item.objects.select_for_update()
+        .filter(dataset=dataset, pk__in=item_ids)
+        .order_by("id")
+        .only("id", "annotation_count")
+    }
     problems: dict[str, list[str]] = {}
     for i, entry in enumerate(entries):
         where = f"Entry {i + 1}: " if len(entries) > 1 else ""
-        if entry["item"] not in found:
+        if entry["item"] not in items:
             problems.setdefault("item", []).append(
                 f"{where}there is no item {entry['item']} in this dataset."
             )
@@ -943,10 +964,22 @@ def annotations_submit(
     labeller = labeller_for_user(dataset=dataset, user=user)
     existing = {
         a.item_id: a
-        for a in Annotation.objects.select_for_update()
-        .filter(labeller=labeller, item_id__in=item_ids)
-        .select_related("label")
+        for a in Annotation.objects.filter(labeller=labeller, item_id__in=item_ids).select_related(
+            "label"
+        )
     }
+    full = [
+        item_id
+        for item_id in item_ids
+        if item_id not in existing
+        and items[item_id].annotation_count >= dataset.annotators_per_item
+    ]
+    if full:
+        raise Conflict(
+            f"Item {full[0]} already has the {dataset.annotators_per_item} label(s) it needs; "
+            "ask next-item for another." + (f" ({len(full)} such items.)" if len(full) > 1 else ""),
+            items=full,
+        )
     now = timezone.now()
     saved, events = [], []
     for entry in entries:
@@ -987,5 +1020,6 @@ def annotations_submit(
         )
         saved.append(annotation)
     LabelEvent.objects.bulk_create(events)
+    Reservation.objects.filter(labeller=labeller, item_id__in=item_ids).delete()
     reference_labels_refresh(dataset_id=dataset.pk, item_ids=item_ids)
     return saved

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from workbench.errors import BadInput
+from workbench.errors import BadInput, Conflict
 
 
 class IdCursorPagination(BasePagination):
@@ -109,6 +109,8 @@ class IdCursorPagination(BasePagination):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus: Django's own 404/403 and any ValueError from parsing become 4xx."""
+    if isinstance(exc, Conflict):
+        return Response(exc.as_dict(), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, BadInput):
         return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):

@@ -16,3 +16,8 @@ class BadInput(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"detail": self.message, **self.details}
+
+
+class Conflict(BadInput):
+    """The request is valid but the state forbids it now (e.g. an item that already has all the
+    labels it needs). The API answers 409."""

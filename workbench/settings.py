@@ -227,6 +227,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 6 * 3600 - 
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Labelling: how long an item handed out by next-item stays reserved for its labeller.
+WORKBENCH_RESERVATION_SECONDS = env_int("WORKBENCH_RESERVATION_SECONDS", 600)
+
 # Jobs: a running job whose heartbeat is older than this is taken as lost (worker died).
 WORKBENCH_JOB_STALE_SECONDS = env_int("WORKBENCH_JOB_STALE_SECONDS", 300)
 WORKBENCH_JOB_MAX_ATTEMPTS = env_int("WORKBENCH_JOB_MAX_ATTEMPTS", 2)

@@ -45,6 +45,12 @@ api_v1 = [
     ),
     path("datasets/<int:dataset_id>/export/", labeling_api.Export.as_view(), name="api-export"),
     path(
+        "datasets/<int:dataset_id>/next-item/",
+        labeling_api.NextItem.as_view(),
+        name="api-next-item",
+    ),
+    path("datasets/<int:dataset_id>/skips/", labeling_api.SkipList.as_view(), name="api-skips"),
+    path(
         "datasets/<int:dataset_id>/jobs/",
         jobs_api.DatasetJobList.as_view(),
         name="api-dataset-jobs",
