@@ -43,6 +43,8 @@ def test_create_dataset_with_labels_and_members_in_the_admin(
             "description": "",
             "task_type": "single_label",
             "guidelines": "Be kind.",
+            "assignment": "breadth_first",
+            "assignment_seed": 0,
             "annotators_per_item": 2,
             "labels-TOTAL_FORMS": 2,
             "labels-INITIAL_FORMS": 0,
