@@ -57,6 +57,11 @@ def dataset_state(*, dataset_id: int) -> dict[str, Any]:
     }
 
 
+def labelled_by(*, dataset: Dataset, user: Any) -> int:
+    """How many items of the dataset this user has labelled."""
+    return Annotation.objects.filter(labeller__dataset=dataset, labeller__user=user).count()
+
+
 def dataset_progress(*, dataset_ids: list[int]) -> dict[int, dict[str, int]]:
     """Per dataset: items, items with labels, items with all the labels they need (overlap),
     and annotations — two grouped queries for any number of datasets."""
