@@ -235,3 +235,25 @@ def export_chunks(*, dataset: Dataset, chunk_size: int = 5000) -> Iterator[Expor
                 )
         columns["annotations"] = [by_item[item_id] for item_id in ids]
         yield ExportChunk(columns)
+
+
+def label_distribution(*, dataset: Dataset) -> list[dict[str, Any]]:
+    """Per label, in the dataset's order: how many items have it as their reference label, and
+    how many annotations use it."""
+    labels = list(dataset.labels.all())
+    references = dict(
+        Item.objects.filter(dataset=dataset, reference_label__isnull=False)
+        .values("reference_label")
+        .annotate(n=Count("id"))
+        .values_list("reference_label", "n")
+    )
+    given = dict(
+        Annotation.objects.filter(item__dataset=dataset)
+        .values("label")
+        .annotate(n=Count("id"))
+        .values_list("label", "n")
+    )
+    return [
+        {"label": lab, "items": references.get(lab.pk, 0), "annotations": given.get(lab.pk, 0)}
+        for lab in labels
+    ]

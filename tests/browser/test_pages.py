@@ -68,3 +68,24 @@ def test_empty_state_and_api_docs(page: Any, live_server: Any, outsider: Any) ->
     assert "/api/v1/datasets/" in page.inner_text(".swagger-ui")
     assert not [e for e in page.console_errors if "Content Security Policy" in e]
     screenshot(page, "api-docs")
+
+
+def test_dataset_page_in_the_browser(page: Any, live_server: Any, owner: Any, upload: Any) -> None:
+    ds = services.dataset_create(
+        name="Tickets",
+        created_by=owner,
+        labels=["bug", "question"],
+        annotators_per_item=2,
+        description="Help desk tickets",
+    )
+    rows = "".join(
+        f"t{i},Ticket {i},W{i % 3},{'bug' if i % 3 else 'question'}\n" for i in range(12)
+    )
+    assert upload(ds, "tickets.csv", "id,text,worker,label\n" + rows).status_code == 201
+    log_in(page, live_server, "owner")
+    page.click("text=Tickets")
+    assert page.locator("h1").inner_text() == "Tickets"
+    assert "Label distribution" in page.inner_text("main")
+    assert page.locator("rect.bar").count() == 2
+    assert page.console_errors == []
+    screenshot(page, "dataset-owner")

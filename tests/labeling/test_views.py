@@ -38,3 +38,51 @@ def test_home_shows_progress_in_a_fixed_number_of_queries(
 def test_home_needs_a_login(client: Any) -> None:
     response = client.get("/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_dataset_page(
+    client: Any, owner: Any, annotator: Any, outsider: Any, dataset: Any, upload: Any
+) -> None:
+    rows = "id,text,worker,label\n1,a,W1,positive\n1,a,W2,positive\n2,b,W1,negative\n"
+    assert upload(dataset, "x.csv", rows).status_code == 201
+    url = f"/datasets/{dataset.pk}/"
+    client.force_login(owner)
+    page = client.get(url)
+    assert page.status_code == 200
+    dist = {row["label"].name: row["items"] for row in page.context["distribution"]}
+    assert dist == {"positive": 1, "negative": 1, "neutral": 0}
+    assert b"x.csv" in page.content and b"Start labelling" in page.content
+    client.force_login(annotator)
+    page = client.get(url)
+    assert page.status_code == 200 and page.context["distribution"] == []  # blind
+    assert b"x.csv" not in page.content
+    assert (
+        client.post(url, {"action": "set", "username": "outsider", "role": "reviewer"}).status_code
+        == 403
+    )
+    client.force_login(outsider)
+    assert client.get(url).status_code == 403
+
+
+def test_owner_manages_members_in_the_browser(
+    client: Any, owner: Any, outsider: Any, dataset: Any
+) -> None:
+    from labeling.models import Membership
+
+    url = f"/datasets/{dataset.pk}/"
+    client.force_login(owner)
+    response = client.post(
+        url, {"action": "set", "username": "outsider", "role": "reviewer"}, follow=True
+    )
+    assert "outsider is now reviewer" in response.content.decode()
+    member = Membership.objects.get(dataset=dataset, user=outsider)
+    assert member.role == "reviewer"
+    response = client.post(
+        url, {"action": "set", "username": "ghost", "role": "annotator"}, follow=True
+    )
+    assert "There is no user named &#x27;ghost&#x27;." in response.content.decode()
+    client.post(url, {"action": "remove", "member": member.pk})
+    assert not Membership.objects.filter(pk=member.pk).exists()
+    owner_membership = Membership.objects.get(dataset=dataset, user=owner)
+    response = client.post(url, {"action": "remove", "member": owner_membership.pk}, follow=True)
+    assert "at least one owner" in response.content.decode()
