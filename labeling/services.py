@@ -338,6 +338,63 @@ def _failure_message(batch: ImportBatch) -> str:
     return f"Nothing was imported.{where} {first.get('message', '')}{more}".strip()
 
 
+class _NoProgress:
+    """Progress for a preview: nothing to report, never cancelled."""
+
+    def __call__(self, done: float, total: float | None = None, message: str = "") -> None:
+        return None
+
+
+def import_preview(
+    *,
+    dataset: Dataset,
+    stored_name: str,
+    file_format: str | None = None,
+    mapping: Any = None,
+    default_metadata: Any = None,
+    sample_size: int = 5,
+) -> dict[str, Any]:
+    """Run the whole import of an already stored file, report what it would do (counts, the
+    mapping it used, a sample of items, or every problem by row and column), and roll it all
+    back: the database is left exactly as it was."""
+    file_name = Path(stored_name).name
+    try:
+        fmt = formats.sniff_format(file_name, file_format)
+        clean_mapping = formats.check_mapping(mapping)
+    except formats.FileProblem as exc:
+        return {"ok": False, "detail": exc.message, "errors": [], "summary": {}, "sample": []}
+    outcome: dict[str, Any] = {}
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            dataset=dataset,
+            file=stored_name,
+            file_name=file_name,
+            file_format=fmt,
+            mapping=clean_mapping,
+            default_metadata=default_metadata or {},
+            sha256="",
+        )
+        try:
+            summary = import_execute(batch=batch, progress=_NoProgress())  # type: ignore[arg-type]
+            sample = list(
+                Item.objects.filter(import_batch=batch)
+                .order_by("id")
+                .values("external_id", "data", "metadata")[:sample_size]
+            )
+            outcome = {"ok": True, "detail": "", "errors": [], "summary": summary, "sample": sample}
+        except JobError as exc:
+            batch.refresh_from_db()
+            outcome = {
+                "ok": False,
+                "detail": str(exc),
+                "errors": batch.errors,
+                "summary": {},
+                "sample": [],
+            }
+        transaction.set_rollback(True)
+    return outcome
+
+
 def import_discard(*, batch: ImportBatch) -> None:
     """Remove a failed batch and its stored file."""
     if batch.file:

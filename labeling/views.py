@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -13,8 +14,9 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework.exceptions import ValidationError
 
-from labeling import selectors, services
+from labeling import imports, selectors, services
 from labeling.models import Dataset, ImportBatch, Membership, Role
+from workbench.errors import BadInput
 from workbench.models import Job
 
 
@@ -132,3 +134,116 @@ def _flatten(detail: Any) -> list[str]:
     if isinstance(detail, list):
         return [m for value in detail for m in _flatten(value)]
     return [str(detail)]
+
+
+IMPORT_FORMATS = [
+    ("", "From the file name"),
+    ("csv", "CSV"),
+    ("tsv", "TSV"),
+    ("jsonl", "JSON lines"),
+    ("parquet", "Parquet"),
+    ("label-studio", "Label Studio JSON"),
+]
+MAPPING_FIELDS = ["external_id", "data", "metadata", "label", "labeller"]
+
+
+def _mapping_from(form: Any) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for key in MAPPING_FIELDS:
+        value = form.get(f"map_{key}", "").strip()
+        if not value:
+            continue
+        mapping[key] = (
+            [c.strip() for c in value.split(",") if c.strip()]
+            if key in ("data", "metadata")
+            else value
+        )
+    return mapping
+
+
+@login_required
+def dataset_import(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """Upload a file, see what it would import (or every problem, by row) before anything is
+    stored, then import it."""
+    dataset, role = _member_dataset(request, dataset_id)
+    if role != Role.OWNER:
+        raise PermissionDenied("Only owners import into a dataset.")
+    context: dict[str, Any] = {
+        "dataset": dataset,
+        "formats": IMPORT_FORMATS,
+        "form": request.POST,
+        "mapping_fields": MAPPING_FIELDS,
+    }
+    if request.method == "POST":
+        mapping = _mapping_from(request.POST)
+        fmt = request.POST.get("format") or None
+        pending = request.session.get("pending_imports", {})
+        if request.POST.get("action") == "import":
+            token = request.POST.get("token", "")
+            stored = pending.get(token)
+            if not stored or stored["dataset"] != dataset.pk:
+                messages.error(request, "That upload has expired; choose the file again.")
+                return redirect("dataset-import", dataset_id=dataset.pk)
+            try:
+                batch, job = imports.pending_import(
+                    dataset=dataset,
+                    stored_name=stored["name"],
+                    uploaded_by=request.user,
+                    file_format=fmt,
+                    mapping=mapping,
+                    source=request.POST.get("source", ""),
+                )
+            except (BadInput, ValidationError) as exc:
+                context["preview"] = {
+                    "ok": False,
+                    "detail": _message(exc),
+                    "errors": getattr(exc, "details", {}).get("errors", []),
+                }
+                context["token"] = token
+                return render(request, "labeling/import.html", context, status=400)
+            pending.pop(token, None)
+            request.session["pending_imports"] = pending
+            if job.is_finished:
+                messages.success(
+                    request,
+                    f"Imported {batch.file_name}: {batch.item_count} "
+                    f"items, {batch.annotation_count} annotations.",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Importing {batch.file_name} in the background "
+                    f"(job {job.pk}); its progress is under Jobs.",
+                )
+            return redirect("dataset", dataset_id=dataset.pk)
+        upload = request.FILES.get("file")
+        token = request.POST.get("token", "")
+        if upload is not None:
+            try:
+                token, stored_name = imports.pending_store(dataset=dataset, upload=upload)
+            except (BadInput, ValidationError) as exc:
+                context["preview"] = {"ok": False, "detail": _message(exc), "errors": []}
+                return render(request, "labeling/import.html", context, status=400)
+            pending[token] = {"dataset": dataset.pk, "name": stored_name}
+            request.session["pending_imports"] = pending
+        elif token in pending and pending[token]["dataset"] == dataset.pk:
+            stored_name = pending[token]["name"]  # preview the same file with other roles
+        else:
+            context["preview"] = {"ok": False, "detail": "Choose a file to import.", "errors": []}
+            return render(request, "labeling/import.html", context, status=400)
+        preview = services.import_preview(
+            dataset=dataset, stored_name=stored_name, file_format=fmt, mapping=mapping
+        )
+        context.update(preview=preview, token=token, file_name=Path(stored_name).name)
+        return render(
+            request, "labeling/import.html", context, status=200 if preview["ok"] else 400
+        )
+    return render(request, "labeling/import.html", context)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, BadInput):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        return " ".join(_flatten(exc.detail))
+    return str(exc)

@@ -65,6 +65,7 @@ urlpatterns = [
     path("", labeling_views.home, name="home"),
     path("datasets/<int:dataset_id>/", labeling_views.dataset_overview, name="dataset"),
     path("datasets/<int:dataset_id>/label/", labeling_views.label, name="label"),
+    path("datasets/<int:dataset_id>/import/", labeling_views.dataset_import, name="dataset-import"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

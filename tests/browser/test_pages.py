@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from labeling import services
 from labeling.models import Role
@@ -89,3 +90,43 @@ def test_dataset_page_in_the_browser(page: Any, live_server: Any, owner: Any, up
     assert page.locator("rect.bar").count() == 2
     assert page.console_errors == []
     screenshot(page, "dataset-owner")
+
+
+def test_import_page_previews_then_imports(
+    page: Any, live_server: Any, owner: Any, tmp_path: Any
+) -> None:
+    from labeling.models import ImportBatch, Item
+
+    ds = services.dataset_create(name="Inbox", created_by=owner, labels=["spam", "ham"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,text,label\n1,Win money now,spam\n2,Lunch at noon?,hma\n3,,ham\n")
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "id,text,sender,label\n1,Win money now,x@spam.biz,spam\n"
+        "2,<i>Lunch</i> at noon?,boss@work.com,ham\n"
+    )
+    log_in(page, live_server, "owner")
+    page.goto(f"{live_server.url}/datasets/{ds.pk}/")
+    page.click("text=Import")
+    page.set_input_files("#file", str(bad))
+    page.click("button[value=preview]")
+    errors = page.locator("table.errors tbody tr")
+    expect(errors).to_have_count(2)
+    assert "hma" in errors.nth(0).inner_text() and "label" in errors.nth(0).inner_text()
+    assert errors.nth(1).inner_text().startswith("3")
+    screenshot(page, "import-errors")
+    assert not Item.objects.exists() and not ImportBatch.objects.exists()
+
+    page.set_input_files("#file", str(good))
+    page.click("button[value=preview]")
+    expect(page.locator(".preview h2")).to_contain_text("Ready to import good.csv")
+    assert "<i>Lunch</i> at noon?" in page.inner_text(".preview table")  # shown as text
+    assert "sender" in page.inner_text(".preview")
+    screenshot(page, "import-preview")
+    assert not Item.objects.exists()
+    page.click("button[value=import]")
+    expect(page.locator(".messages")).to_contain_text("Imported good.csv: 2 items")
+    assert Item.objects.filter(dataset=ds).count() == 2
+    assert ImportBatch.objects.get().source == ""
+    # the bad file's preview answered 400, as it should; nothing else went wrong
+    assert [e for e in page.console_errors if "status of 400" not in e] == []

@@ -86,3 +86,16 @@ def test_owner_manages_members_in_the_browser(
     owner_membership = Membership.objects.get(dataset=dataset, user=owner)
     response = client.post(url, {"action": "remove", "member": owner_membership.pk}, follow=True)
     assert "at least one owner" in response.content.decode()
+
+
+def test_only_owners_open_the_import_page(
+    client: Any, reviewer: Any, owner: Any, dataset: Any
+) -> None:
+    url = f"/datasets/{dataset.pk}/import/"
+    client.force_login(reviewer)
+    assert client.get(url).status_code == 403
+    client.force_login(owner)
+    assert client.get(url).status_code == 200
+    # importing an upload that was never previewed (or has expired) is refused clearly
+    response = client.post(url, {"action": "import", "token": "nope"}, follow=True)
+    assert "That upload has expired" in response.content.decode()
