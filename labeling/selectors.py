@@ -62,12 +62,22 @@ def labelled_by(*, dataset: Dataset, user: Any) -> int:
     return Annotation.objects.filter(labeller__dataset=dataset, labeller__user=user).count()
 
 
-def dataset_progress(*, dataset_ids: list[int]) -> dict[int, dict[str, int]]:
+def dataset_progress(*, dataset_ids: list[int], user: Any = None) -> dict[int, dict[str, int]]:
     """Per dataset: items, items with labels, items with all the labels they need (overlap),
-    and annotations — two grouped queries for any number of datasets."""
+    annotations, and (given a user) how many of them are that user's — grouped queries, the
+    same number for any number of datasets."""
     progress = {
-        pk: {"items": 0, "labelled": 0, "complete": 0, "annotations": 0} for pk in dataset_ids
+        pk: {"items": 0, "labelled": 0, "complete": 0, "annotations": 0, "mine": 0}
+        for pk in dataset_ids
     }
+    if user is not None:
+        for pk, n in (
+            Annotation.objects.filter(labeller__dataset_id__in=dataset_ids, labeller__user=user)
+            .values("labeller__dataset_id")
+            .annotate(n=Count("id"))
+            .values_list("labeller__dataset_id", "n")
+        ):
+            progress[pk]["mine"] = n
     for pk, items, labelled, complete in (
         Item.objects.filter(dataset_id__in=dataset_ids)
         .values("dataset_id")

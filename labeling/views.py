@@ -24,7 +24,7 @@ from workbench.models import Job
 def home(request: HttpRequest) -> HttpResponse:
     """The datasets you belong to, with their progress."""
     roles = dict(Membership.objects.filter(user=request.user).values_list("dataset_id", "role"))
-    progress = selectors.dataset_progress(dataset_ids=list(roles))
+    progress = selectors.dataset_progress(dataset_ids=list(roles), user=request.user)
     datasets = [
         {"dataset": d, "role": roles.get(d.pk), **progress[d.pk]}
         for d in selectors.datasets_for_user(user=request.user).order_by("name")

@@ -28,6 +28,7 @@ def test_home_shows_progress_in_a_fixed_number_of_queries(
         response = client.get("/")
     row = response.context["datasets"][0]
     assert (row["items"], row["labelled"], row["complete"], row["annotations"]) == (2, 2, 1, 3)
+    assert row["mine"] == 0
     make("Second")
     make("Third")
     with CaptureQueriesContext(connection) as three:
