@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet", "label-studio", "json")
+FORMATS = ("csv", "tsv", "jsonl", "parquet", "label-studio", "json", "zip")
 SUFFIX_FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -27,6 +27,7 @@ SUFFIX_FORMATS = {
     ".ndjson": "jsonl",
     ".parquet": "parquet",
     ".json": "json",
+    ".zip": "zip",
 }
 MAPPING_KEYS = {
     "external_id",
@@ -135,14 +136,15 @@ def sniff_format(file_name: str, declared: str | None) -> str:
             declared = "label-studio"
         if declared not in FORMATS:
             raise FileProblem(
-                f"Unknown format '{declared}'. Use one of: csv, tsv, jsonl, parquet, label-studio."
+                f"Unknown format '{declared}'. Use one of: csv, tsv, jsonl, parquet, label-studio, "
+                "zip (images)."
             )
         return declared
     suffix = Path(file_name).suffix.lower()
     if suffix not in SUFFIX_FORMATS:
         raise FileProblem(
             f"Can't tell the format of '{file_name}' from its name; give format=csv, tsv, jsonl, "
-            "parquet or label-studio."
+            "parquet, label-studio or zip."
         )
     return SUFFIX_FORMATS[suffix]
 

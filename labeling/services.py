@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from labeling import fastcsv, formats
+from labeling import fastcsv, formats, images
 from labeling.models import (
     Annotation,
     AnnotationSource,
@@ -392,6 +392,7 @@ def import_preview(
                 "sample": [],
             }
         transaction.set_rollback(True)
+    images.discard(dataset.pk, batch.pk)  # a preview keeps no files either
     return outcome
 
 
@@ -419,6 +420,7 @@ def import_execute(*, batch: ImportBatch, progress: Progress) -> dict[str, Any]:
             errors, total = exc.errors, exc.total
         else:
             errors, total = [exc.as_dict()], 1
+        images.discard(batch.dataset_id, batch.pk)
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=ImportBatch.Status.FAILED,
             errors=errors,
@@ -706,9 +708,14 @@ def _stage_rows(
     batch: ImportBatch, stager: _Stager, read: formats.ReadResult, now: Any, progress: Progress
 ) -> None:
     path = Path(batch.file.path)
-    for n, entry in enumerate(
-        formats.read_records(path, batch.file_format, batch.mapping, read), start=1
-    ):
+    records = (
+        images.zip_records(
+            path, batch.mapping, read, store=images.storer(batch.dataset_id, batch.pk)
+        )
+        if batch.file_format == "zip"
+        else formats.read_records(path, batch.file_format, batch.mapping, read)
+    )
+    for n, entry in enumerate(records, start=1):
         if isinstance(entry, formats.RowError):
             stager.error(entry.row, entry.column, entry.message)
         else:

@@ -8,13 +8,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework.exceptions import ValidationError
 
-from labeling import imports, selectors, services
+from labeling import images, imports, selectors, services
 from labeling.models import Dataset, ImportBatch, Membership, Role
 from workbench.errors import BadInput
 from workbench.models import Job
@@ -247,3 +247,16 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(_flatten(exc.detail))
     return str(exc)
+
+
+@login_required
+def dataset_file(request: HttpRequest, dataset_id: int, path: str) -> FileResponse:
+    """A file of the dataset (an imported image), for its members only."""
+    _member_dataset(request, dataset_id)
+    root = images.dataset_folder(dataset_id).resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise Http404("No such file.")
+    response = FileResponse(target.open("rb"))
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

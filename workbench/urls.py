@@ -66,6 +66,11 @@ urlpatterns = [
     path("datasets/<int:dataset_id>/", labeling_views.dataset_overview, name="dataset"),
     path("datasets/<int:dataset_id>/label/", labeling_views.label, name="label"),
     path("datasets/<int:dataset_id>/import/", labeling_views.dataset_import, name="dataset-import"),
+    path(
+        "datasets/<int:dataset_id>/files/<path:path>",
+        labeling_views.dataset_file,
+        name="dataset-file",
+    ),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

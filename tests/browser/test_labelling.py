@@ -137,3 +137,20 @@ def test_outsiders_get_the_403_page(
     assert response.status == 403
     assert "Not allowed" in page.inner_text("h1")
     screenshot(page, "label-403")
+
+
+def test_image_items(page: Any, live_server: Any, owner: Any, upload: Any) -> None:
+    from tests.labeling.test_images import CSV, PNG, make_zip
+
+    ds = services.dataset_create(
+        name="Pets", created_by=owner, labels=["positive", "negative"], annotators_per_item=2
+    )
+    zipped = make_zip({"cats/cat1.png": PNG, "cat2.png": PNG, "labels.csv": CSV.encode()})
+    assert upload(ds, "pets.zip", zipped).status_code == 201
+    log_in(page, live_server, "owner")
+    page.goto(f"{live_server.url}/datasets/{ds.pk}/label/")
+    image = page.locator("img.item-image")
+    expect(image).to_be_visible()
+    expect(image).to_have_js_property("naturalWidth", 1)  # served, and allowed by the CSP
+    screenshot(page, "label-image")
+    assert page.console_errors == []
