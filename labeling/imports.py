@@ -8,10 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from rest_framework.exceptions import ValidationError
 
 from labeling import services
 from labeling.models import Dataset, ImportBatch
@@ -23,15 +21,7 @@ PENDING_MAX_AGE_SECONDS = 24 * 3600
 
 def pending_store(*, dataset: Dataset, upload: UploadedFile[bytes]) -> tuple[str, str]:
     """Keep an upload for preview; returns its token and stored name."""
-    if upload.size is not None and upload.size > settings.WORKBENCH_MAX_UPLOAD_BYTES:
-        raise ValidationError(
-            {
-                "file": [
-                    f"The file is {upload.size / 2**20:.1f} MB; the limit is "
-                    f"{settings.WORKBENCH_MAX_UPLOAD_BYTES / 2**20:.0f} MB."
-                ]
-            }
-        )
+    services.upload_check(upload)
     _forget_old()
     token = secrets.token_urlsafe(16)
     name = Path(upload.name or "upload").name

@@ -254,6 +254,21 @@ def _store_upload(upload: UploadedFile[bytes], batch: ImportBatch) -> None:
     batch.file.save(Path(upload.name or "upload").name, upload, save=False)
 
 
+def upload_check(upload: UploadedFile[bytes]) -> None:
+    """Refuse an empty upload or one over the size limit (WORKBENCH_MAX_UPLOAD_MB)."""
+    if upload.size is not None and upload.size > settings.WORKBENCH_MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            {
+                "file": [
+                    f"The file is {upload.size / 2**20:.1f} MB; the limit is "
+                    f"{settings.WORKBENCH_MAX_UPLOAD_BYTES / 2**20:.0f} MB."
+                ]
+            }
+        )
+    if not upload.size:
+        raise ValidationError({"file": ["The file is empty."]})
+
+
 def import_create(
     *,
     dataset: Dataset,
@@ -272,17 +287,7 @@ def import_create(
     in the background; a failure there is recorded on the batch and its job.
     """
     file_name = Path(upload.name or "upload").name
-    if upload.size is not None and upload.size > settings.WORKBENCH_MAX_UPLOAD_BYTES:
-        raise ValidationError(
-            {
-                "file": [
-                    f"The file is {upload.size / 2**20:.1f} MB; the limit is "
-                    f"{settings.WORKBENCH_MAX_UPLOAD_BYTES / 2**20:.0f} MB."
-                ]
-            }
-        )
-    if not upload.size:
-        raise ValidationError({"file": ["The file is empty."]})
+    upload_check(upload)
     try:
         fmt = formats.sniff_format(file_name, file_format)
         clean_mapping = formats.check_mapping(mapping)
