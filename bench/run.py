@@ -41,6 +41,11 @@ LS_IMPORT_100K_S = 42.0
 LS_EXPORT_100K_S = 302.0
 LS_PAGE_MS = (260.0, 1100.0)
 
+# Issue #3: next-item and submit each under 20 ms (median, one client) on a 1,000,000-item dataset.
+LABELLING_TARGET_MS = 20.0
+LABELLING_LABELS = ["positive", "negative", "neutral"]
+SECTIONS = ("import", "export", "parquet", "api", "labelling")
+
 COLUMNS = ["id", "text", "source", "device", "country", "score", "collected_at"]
 WORDS = (  # noqa: SIM905 - a word list reads best as one string
     "the a an this that product service delivery app screen battery price support order refund "
@@ -137,6 +142,47 @@ def pg_connect() -> Any:
     import psycopg
 
     return psycopg.connect(os.environ["DATABASE_URL"])
+
+
+def schema_missing() -> list[str]:
+    """Tables, indexes and constraints the models declare but the database lacks: a database
+    migrated before a migration was rewritten (``migrate`` sees nothing to do)."""
+    from django.apps import apps
+    from django.db import connection
+
+    missing = []
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+        for model in apps.get_models():
+            meta = model._meta
+            if meta.app_label not in ("labeling", "workbench") or not meta.managed or meta.proxy:
+                continue
+            if meta.db_table not in tables:
+                missing.append(f"table {meta.db_table}")
+                continue
+            names = set(connection.introspection.get_constraints(cursor, meta.db_table))
+            missing += [
+                f"{obj.name} on {meta.db_table}"
+                for obj in [*meta.indexes, *meta.constraints]
+                if obj.name not in names
+            ]
+    return missing
+
+
+def recreate_database() -> None:
+    """Drop and create the (bench) database again; migrate() follows."""
+    import psycopg
+    from django.db import connections
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    connections.close_all()
+    with psycopg.connect(
+        make_conninfo(os.environ["DATABASE_URL"], dbname="postgres"), autocommit=True
+    ) as conn:
+        name = sql.Identifier(db_name())
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,6 +508,545 @@ def api_pages(dataset_id: int, rows: int, repeat: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Labelling (issue #3): next-item + submit through the REST API, one client and many
+
+
+def labelling_dataset(n: int) -> tuple[Any, float]:
+    """A dataset of n items that need 3 labels each, none labelled yet; the items are written
+    with one INSERT … SELECT generate_series (the real table, its indexes and constraints)."""
+    from django.db import connection, transaction
+
+    from labeling import services
+
+    dataset = services.dataset_create(
+        name=f"bench labelling {n:,}",
+        created_by=bench_user(),
+        labels=LABELLING_LABELS,
+        annotators_per_item=3,
+    )
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO labeling_item (dataset_id, external_id, data, metadata, content_hash, "
+            "origin, annotation_count, reference_method, created_at) "
+            "SELECT %s, g::text, "
+            "jsonb_build_object('text', 'Review ' || g || ': ' || md5(g::text) || ' ' "
+            "|| md5((g + 1)::text) || '.'), "
+            "jsonb_build_object('source', (ARRAY['web', 'app', 'email'])[1 + g %% 3]), "
+            "md5(g::text), 'imported', 0, '', now() FROM generate_series(1, %s) AS g",
+            [dataset.pk, n],
+        )
+    services.dataset_update(dataset=dataset, data_fields=["text"], metadata_fields=["source"])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE labeling_item")
+    return dataset, time.perf_counter() - start
+
+
+def labelling_users(dataset: Any, count: int) -> list[tuple[Any, str]]:
+    """`count` users, annotators of the dataset, with their API tokens."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from labeling import services
+
+    users = []
+    for i in range(1, count + 1):
+        user, _ = get_user_model().objects.get_or_create(username=f"bench-labeller-{i}")
+        services.membership_set(dataset=dataset, username=user.username, role="annotator")
+        token, _ = Token.objects.get_or_create(user=user)
+        users.append((user, token.key))
+    return users
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+class PairLog:
+    """Times (ms) of next-item, submit and the pair, and the statuses seen."""
+
+    def __init__(self) -> None:
+        self.next_ms: list[float] = []
+        self.submit_ms: list[float] = []
+        self.pair_ms: list[float] = []
+        self.statuses: dict[str, int] = {}
+
+    def count(self, what: str) -> None:
+        self.statuses[what] = self.statuses.get(what, 0) + 1
+
+    def extend(self, other: PairLog) -> None:
+        self.next_ms += other.next_ms
+        self.submit_ms += other.submit_ms
+        self.pair_ms += other.pair_ms
+        for key, n in other.statuses.items():
+            self.statuses[key] = self.statuses.get(key, 0) + n
+
+    def summary(self) -> dict[str, Any]:
+        if not self.pair_ms:
+            raise SystemExit(f"No pair was timed ({self.statuses}): is the dataset too small?")
+        return {
+            "pairs": len(self.pair_ms),
+            "pair_median": statistics.median(self.pair_ms),
+            "pair_p95": pct(self.pair_ms, 95),
+            "next_median": statistics.median(self.next_ms),
+            "next_p95": pct(self.next_ms, 95),
+            "submit_median": statistics.median(self.submit_ms),
+            "submit_p95": pct(self.submit_ms, 95),
+            "statuses": dict(sorted(self.statuses.items())),
+        }
+
+
+def label_pairs(
+    request: Callable[[str, str, Any], tuple[int, bytes]],
+    dataset_id: int,
+    pairs: int,
+    seed: int,
+    log: PairLog | None,
+) -> None:
+    """`pairs` rounds of GET next-item then POST the label (skipped when nothing is left).
+
+    ``request(method, path, json_body)`` returns (status, body). A 409 on submit (the item
+    filled up meanwhile) is counted apart; any other unexpected status stops the benchmark."""
+    rng = random.Random(seed)
+    next_path = f"/api/v1/datasets/{dataset_id}/next-item/"
+    post_path = f"/api/v1/datasets/{dataset_id}/annotations/"
+    for _ in range(pairs):
+        start = time.perf_counter()
+        status, body = request("GET", next_path, None)
+        got = time.perf_counter()
+        if status == 204:
+            if log is not None:
+                log.count("next-item 204")
+            continue
+        if status != 200:
+            raise SystemExit(f"GET {next_path} → {status}: {body[:300]!r}")
+        item_id = json.loads(body)["item"]["id"]
+        label = rng.choices(LABELLING_LABELS, weights=(5, 3, 2))[0]
+        entry = {"item": item_id, "label": label, "time_spent_ms": 500}
+        status, body = request("POST", post_path, entry)
+        done = time.perf_counter()
+        if status not in (201, 409):
+            raise SystemExit(f"POST {post_path} → {status}: {body[:300]!r}")
+        if log is not None:
+            log.next_ms.append((got - start) * 1000)
+            log.submit_ms.append((done - got) * 1000)
+            log.pair_ms.append((done - start) * 1000)
+            log.count(f"submit {status}")
+
+
+def labelling_single(dataset: Any, token: str, pairs: int, warmup: int) -> dict[str, Any]:
+    """One client, in-process (DRF APIClient, token auth): pairs after a warm-up, and a bare
+    baseline, the median GET of one item (auth, membership, one row) by the same client."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from labeling.models import Item
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    def request(method: str, path: str, body: Any) -> tuple[int, bytes]:
+        post = method == "POST"
+        response = client.post(path, body, format="json") if post else client.get(path)
+        return response.status_code, response.content
+
+    label_pairs(request, dataset.pk, warmup, seed=1, log=None)
+    log = PairLog()
+    label_pairs(request, dataset.pk, pairs, seed=2, log=log)
+    item_id = Item.objects.filter(dataset=dataset).order_by("id").values_list("id", flat=True)[0]
+    detail = f"/api/v1/datasets/{dataset.pk}/items/{item_id}/"
+    item_ms, _ = median_ms(lambda: request("GET", detail, None), 50)
+    # One more pair, untimed, to count the SQL queries of each request.
+    queries: list[int] = []
+
+    def counted(method: str, path: str, body: Any) -> tuple[int, bytes]:
+        with CaptureQueriesContext(connection) as ctx:
+            result = request(method, path, body)
+        queries.append(len(ctx.captured_queries))
+        return result
+
+    label_pairs(counted, dataset.pk, 1, seed=3, log=None)
+    return {**log.summary(), "item_get_median": item_ms, "queries": queries}
+
+
+def child_serve() -> None:
+    """Serve workbench.wsgi.application on a free port of 127.0.0.1 with Django's threaded
+    development server classes (wsgiref + ThreadingMixIn, a thread per connection, HTTP/1.1
+    keep-alive); print the port, then serve until killed."""
+    django_setup()
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    from workbench.wsgi import application
+
+    class Handler(WSGIRequestHandler):
+        disable_nagle_algorithm = True  # small writes must not wait for delayed ACKs
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Handler)
+    server.set_app(application)
+    print(RESULT_PREFIX + json.dumps({"port": server.server_address[1]}), flush=True)
+    server.serve_forever()
+
+
+@contextlib.contextmanager
+def labelling_server(tmp: Path) -> Iterator[tuple[int, int]]:
+    """The child server (``--child serve``) in its own process; yields its port and pid."""
+    log_path = tmp / "server.log"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "serve", "--tmp", str(tmp)]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=log)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        if not line.startswith(RESULT_PREFIX):
+            proc.wait(timeout=10)
+            raise SystemExit(
+                f"The benchmark server did not start (exit {proc.returncode}):\n"
+                + log_path.read_text(errors="replace")[-3000:]
+            )
+        yield json.loads(line.removeprefix(RESULT_PREFIX))["port"], proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def cpu_snapshot(server_pid: int) -> dict[str, Any]:
+    """The time and the CPU seconds so far: the server process, this process (the clients),
+    the PostgreSQL backends of the bench database (when the server is on this machine), the
+    whole machine (busy = not idle, not iowait)."""
+    import psutil
+
+    server = psutil.Process(server_pid).cpu_times()
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    title = f" {db_name()} "  # a backend's title: "postgres: 15/main: user dbname host(port) …"
+    postgres = {  # by pid: a backend that ends between two snapshots is not counted
+        proc.pid: proc.info["cpu_times"].user + proc.info["cpu_times"].system
+        for proc in psutil.process_iter(["name", "cmdline", "cpu_times"])
+        if (proc.info["name"] or "").startswith("postgres")
+        and proc.info["cpu_times"]
+        and title in " ".join(proc.info["cmdline"] or ()) + " "
+    }
+    machine = psutil.cpu_times()
+    return {
+        "time": time.perf_counter(),
+        "server": server.user + server.system,
+        "clients": own.ru_utime + own.ru_stime,
+        "postgres": postgres,
+        "busy": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
+    }
+
+
+def labelling_concurrent(
+    port: int, server_pid: int, dataset_id: int, tokens: list[str], pairs: int, warmup: int
+) -> dict[str, Any]:
+    """One thread per labeller, each with its own keep-alive HTTP connection: a warm-up, then
+    all start together and do `pairs` pairs. Pairs/s = all timed pairs / wall time (from the
+    start to when the last client is done). The CPU times of the server, the clients, the
+    database backends and the machine are read at both ends."""
+    import http.client
+    import threading
+
+    snapshots: list[dict[str, Any]] = []
+    barrier = threading.Barrier(
+        len(tokens), action=lambda: snapshots.append(cpu_snapshot(server_pid))
+    )
+    logs = [PairLog() for _ in tokens]
+    reconnects = [0] * len(tokens)
+    errors: list[BaseException] = []
+
+    def client(k: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        headers = {"Authorization": f"Token {tokens[k]}", "Accept": "application/json"}
+
+        def request(method: str, path: str, body: Any) -> tuple[int, bytes]:
+            if body is None:
+                conn.request(method, path, headers=headers)
+            else:
+                data = json.dumps(body).encode()
+                conn.request(
+                    method, path, body=data, headers={**headers, "Content-Type": "application/json"}
+                )
+            response = conn.getresponse()
+            payload = response.read()
+            if response.will_close:
+                reconnects[k] += 1
+            return response.status, payload
+
+        try:
+            label_pairs(request, dataset_id, warmup, seed=100 + k, log=None)
+            barrier.wait()
+            label_pairs(request, dataset_id, pairs, seed=200 + k, log=logs[k])
+            barrier.wait()  # the end snapshot, while the server's connections are still open
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(len(tokens))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"A labelling client failed: {errors[0]!r}")
+    total = PairLog()
+    for log in logs:
+        total.extend(log)
+    start, end = snapshots
+    wall = end["time"] - start["time"]
+    n = len(total.pair_ms)
+    cpu = {key: (end[key] - start[key]) * 1000 / n for key in ("server", "clients", "busy")}
+    cpu["postgres"] = (
+        sum(secs - start["postgres"].get(pid, 0.0) for pid, secs in end["postgres"].items())
+        * 1000
+        / n
+    )
+    return {
+        **total.summary(),
+        "cpu_ms": cpu,
+        "busy_pct": (end["busy"] - start["busy"]) / (end["time"] - start["time"]) * 100,
+        "wall_s": wall,
+        "pairs_per_s": len(total.pair_ms) / wall,
+        "reconnects": sum(reconnects),
+        "per_client_median": [statistics.median(log.pair_ms) for log in logs],
+    }
+
+
+def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def next_item_explain(dataset: Any, user: Any) -> dict[str, Any]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the query next-item uses to pick an item for `user`:
+    captured while next_item_reserve runs once, then explained (twice, the second reported)
+    inside a transaction that is rolled back (it locks a row: FOR UPDATE SKIP LOCKED)."""
+    from django.db import connection, transaction
+
+    from labeling.assignment import next_item_reserve
+    from labeling.models import Reservation
+
+    # Without a live reservation next_item_reserve takes the claiming path, not the resume one.
+    Reservation.objects.filter(labeller__dataset=dataset, labeller__user=user).delete()
+    captured: list[tuple[str, Any]] = []
+
+    def capture(execute: Callable[..., Any], sql: str, params: Any, *args: Any) -> Any:
+        captured.append((sql, params))
+        return execute(sql, params, *args)
+
+    with connection.execute_wrapper(capture):
+        start = time.perf_counter()
+        next_item_reserve(dataset=dataset, user=user)
+        call_ms = (time.perf_counter() - start) * 1000
+    claims = [(sql, params) for sql, params in captured if "SKIP LOCKED" in sql]
+    if not claims:
+        raise SystemExit("next_item_reserve ran no SELECT … FOR UPDATE SKIP LOCKED query.")
+    sql, params = claims[0]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for _ in range(2):
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
+            raw = cursor.fetchone()[0]
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        text = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]
+    nodes = list(plan_nodes(plan["Plan"]))
+    scans = [n for n in nodes if "Scan" in n["Node Type"]]
+    assignment_scan = next((n for n in scans if n.get("Index Name") == "item_assignment_idx"), None)
+    return {
+        "call_ms": call_ms,
+        "queries": len(captured),
+        "execution_ms": plan["Execution Time"],
+        "planning_ms": plan["Planning Time"],
+        "hit": plan["Plan"].get("Shared Hit Blocks", 0),
+        "read": plan["Plan"].get("Shared Read Blocks", 0),
+        "scans": [
+            f"{n['Node Type']} {n.get('Index Name') or n.get('Relation Name', '')} "
+            f"(rows {n.get('Actual Rows', 0):,}, loops {n.get('Actual Loops', 0):,})"
+            for n in scans
+        ],
+        "assignment_scan": assignment_scan["Node Type"] if assignment_scan else None,
+        "walked": assignment_scan["Actual Rows"] * assignment_scan["Actual Loops"]
+        if assignment_scan
+        else None,
+        "seq_scans": [n.get("Relation Name", "?") for n in scans if n["Node Type"] == "Seq Scan"],
+        "sql": sql,
+        "text": text,
+    }
+
+
+def labelling(tmp: Path, n: int, quick: bool, clients: int, show_plan: bool) -> dict[str, Any]:
+    from django.db.models import Count
+
+    from labeling.models import Item
+
+    pairs_single = 100 if quick else 300
+    pairs_each = 30 if quick else 100
+    warmup = 10
+    out: dict[str, Any] = {"n": n, "clients": clients}
+    dataset, out["create_s"] = labelling_dataset(n)
+    users = labelling_users(dataset, clients)
+    # First, while no one else has labelled anything: a labeller alone ahead of the others.
+    out["ahead"] = labeller_ahead(dataset, min(5000, n // 4))
+    say(
+        f"   dataset {dataset.pk}: {n:,} items (3 labels each needed, labels "
+        f"{', '.join(LABELLING_LABELS)}) inserted in {out['create_s']:.1f} s; "
+        f"{clients} annotator users"
+    )
+
+    out["single"] = s = labelling_single(dataset, users[0][1], pairs_single, warmup)
+    say(
+        f"   1 client (in-process APIClient), {s['pairs']} pairs after {warmup} warm-up: "
+        f"pair {s['pair_median']:.1f} ms median, p95 {s['pair_p95']:.1f}"
+    )
+    say(
+        f"      next-item {s['next_median']:.1f} ms median (p95 {s['next_p95']:.1f}) = "
+        f"{s['next_median'] / LABELLING_TARGET_MS:.2f} of the {LABELLING_TARGET_MS:.0f} ms target;"
+        f" submit {s['submit_median']:.1f} ms median (p95 {s['submit_p95']:.1f}) = "
+        f"{s['submit_median'] / LABELLING_TARGET_MS:.2f} of it"
+    )
+    say(
+        f"      baseline GET one item {s['item_get_median']:.1f} ms median; "
+        f"statuses {s['statuses']}; SQL queries: next-item {s['queries'][0]}, submit "
+        f"{s['queries'][-1]}"
+    )
+
+    out["server"] = (
+        "Django's threaded development server (django.core.servers.basehttp: wsgiref + "
+        "ThreadingMixIn, keep-alive), 1 process — not a production server"
+    )
+    with labelling_server(tmp) as (port, pid):
+        tokens = [key for _, key in users]
+        out["multi"] = m = labelling_concurrent(port, pid, dataset.pk, tokens, pairs_each, warmup)
+    say(f"   {clients} clients over HTTP to 127.0.0.1:{port}, {out['server']}")
+    say(
+        f"      {m['pairs']} pairs ({pairs_each} each after {warmup} warm-up) in "
+        f"{m['wall_s']:.1f} s = {m['pairs_per_s']:.0f} pairs/s; pair {m['pair_median']:.1f} ms "
+        f"median, p95 {m['pair_p95']:.1f}"
+    )
+    say(
+        f"      next-item {m['next_median']:.1f} ms median (p95 {m['next_p95']:.1f}); submit "
+        f"{m['submit_median']:.1f} ms median (p95 {m['submit_p95']:.1f}); statuses "
+        f"{m['statuses']}; reconnects {m['reconnects']}"
+    )
+    cpu = m["cpu_ms"]
+    say(
+        f"      CPU per pair: server process {cpu['server']:.1f} ms, clients "
+        f"{cpu['clients']:.1f} ms, PostgreSQL backends {cpu['postgres']:.1f} ms, anything else "
+        f"{cpu['busy'] - cpu['server'] - cpu['clients'] - cpu['postgres']:.1f} ms; machine busy "
+        f"{m['busy_pct']:.0f}% of {os.cpu_count()} CPUs"
+    )
+    say(
+        "      per-client pair medians: "
+        + ", ".join(f"{v:.1f}" for v in m["per_client_median"])
+        + " ms"
+    )
+    counts = dict(
+        Item.objects.filter(dataset=dataset, annotation_count__gt=0)
+        .values_list("annotation_count")
+        .annotate(n=Count("id"))
+        .order_by("annotation_count")
+    )
+    over = Item.objects.filter(dataset=dataset, annotation_count__gt=3).count()
+    say(f"      items by annotation_count: {counts}; over 3: {over}")
+
+    out["explain"] = e = next_item_explain(dataset, users[0][0])
+    say_explain(f"next-item query for {users[0][0].username}", e, show_plan)
+
+    a = out["ahead"]
+    say(
+        f"   a labeller {a['k']:,} items ahead (labelled alone, written by SQL, measured before "
+        f"the others started): next_item_reserve {a['median_ms']:.1f} ms median of "
+        f"{len(a['times'])}"
+    )
+    say_explain(f"next-item query for {a['user']}", a["explain"], show_plan)
+    return out
+
+
+def say_explain(title: str, e: dict[str, Any], show_plan: bool) -> None:
+    say(
+        f"   {title} (EXPLAIN ANALYZE, BUFFERS): {e['execution_ms']:.2f} ms execution, "
+        f"{e['planning_ms']:.2f} ms planning, shared buffers hit {e['hit']:,} read {e['read']:,}; "
+        f"next_item_reserve {e['call_ms']:.1f} ms, {e['queries']} queries"
+    )
+    say(
+        "      item_assignment_idx: "
+        + (
+            f"used ({e['assignment_scan']}, {e['walked']:,} entries walked)"
+            if e["assignment_scan"]
+            else "NOT USED"
+        )
+        + (f"; Seq Scan on {', '.join(e['seq_scans'])}" if e["seq_scans"] else "; no Seq Scan")
+    )
+    for line in e["scans"]:
+        say(f"      {line}")
+    if show_plan or not e["assignment_scan"] or e["seq_scans"] or e["execution_ms"] > 5:
+        say("      plan:")
+        for line in e["text"].splitlines():
+            say(f"        {line}")
+
+
+def labeller_ahead(dataset: Any, k: int) -> dict[str, Any]:
+    """next-item for a labeller who has labelled k items of a fresh dataset alone (its first
+    labeller, say; each item needs 3 labels). Their annotations are written by SQL (with the
+    items' annotation_count), then ANALYZE; next_item_reserve is then timed 10 times, each
+    without a live reservation, and its query explained. The other labellers then start on
+    these k items (breadth-first), which the single-client figures don't mind: no walk."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from labeling import services
+    from labeling.assignment import next_item_reserve
+    from labeling.models import Label, Reservation
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-labeller-ahead")
+    services.membership_set(dataset=dataset, username=user.username, role="annotator")
+    labeller = services.labeller_for_user(dataset=dataset, user=user)
+    label = Label.objects.filter(dataset=dataset, name=LABELLING_LABELS[0]).get()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH todo AS (SELECT id FROM labeling_item WHERE dataset_id = %s "
+            "AND annotation_count = 0 ORDER BY id LIMIT %s), "
+            "ins AS (INSERT INTO labeling_annotation (item_id, labeller_id, label_id, source, "
+            "time_spent_ms, created_at, updated_at) "
+            "SELECT id, %s, %s, 'human', 500, now(), now() FROM todo RETURNING item_id) "
+            "UPDATE labeling_item SET annotation_count = annotation_count + 1 "
+            "WHERE id IN (SELECT item_id FROM ins)",
+            [dataset.pk, k, labeller.pk, label.pk],
+        )
+        # As autovacuum would soon: with the statistics of before the insert the planner
+        # takes this labeller for one with no labels and may pick a quadratic anti-join.
+        cursor.execute("ANALYZE labeling_annotation")
+        cursor.execute("ANALYZE labeling_item")
+    times = []
+    for _ in range(10):
+        Reservation.objects.filter(labeller=labeller).delete()
+        start = time.perf_counter()
+        next_item_reserve(dataset=dataset, user=user)
+        times.append((time.perf_counter() - start) * 1000)
+    explain = next_item_explain(dataset, user)
+    Reservation.objects.filter(labeller=labeller).delete()
+    return {
+        "k": k,
+        "user": user.username,
+        "times": times,
+        "median_ms": statistics.median(times),
+        "explain": explain,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # Output
 
 
@@ -537,20 +1122,40 @@ def step(title: str) -> Iterator[None]:
 # Main
 
 
+def parse_sections(value: str | None, parser: argparse.ArgumentParser) -> set[str]:
+    if not value:
+        return set(SECTIONS)
+    chosen = {s.strip() for s in value.split(",") if s.strip()}
+    unknown = chosen - set(SECTIONS)
+    if unknown or not chosen:
+        parser.error(f"--only takes sections among {', '.join(SECTIONS)}; not {sorted(unknown)}")
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--rows",
         type=int,
         default=None,
-        help="rows of the big import/export (default 1,000,000; --quick 20,000)",
+        help="rows of the big import/export and items of the labelling dataset "
+        "(default 1,000,000; --quick 20,000)",
     )
     parser.add_argument("--quick", action="store_true", help="a fast smoke run (20,000 rows)")
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per API page")
     parser.add_argument(
+        "--only",
+        metavar="SECTION[,SECTION]",
+        help=f"run only these sections, of: {', '.join(SECTIONS)} (export, parquet and api "
+        "import the datasets they read first)",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=8, help="concurrent labellers in the labelling section"
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
-        help="cProfile the big import and print where its time goes",
+        help="cProfile the big import and print where its time goes; print the next-item plan",
     )
     parser.add_argument(
         "--keep",
@@ -558,45 +1163,68 @@ def main() -> None:
         help="keep the temp dir and the benchmark data in the database",
     )
     parser.add_argument("--tmp", help=argparse.SUPPRESS)
-    parser.add_argument("--child", choices=["import"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["import", "serve"], help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     args = parser.parse_args()
     rows = args.rows or (20_000 if args.quick else 1_000_000)
     if rows < 1000:
         parser.error("--rows must be at least 1,000")
+    if args.clients < 1:
+        parser.error("--clients must be at least 1")
+    only = parse_sections(args.only, parser)
 
     if args.child == "import":
         configure_env(Path(args.tmp))
         child_import(Path(args.csv), rows, os.environ.get("BENCH_PROFILE") or None)
+        return
+    if args.child == "serve":
+        configure_env(Path(args.tmp))
+        child_serve()
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="workbench-bench-"))
     configure_env(tmp)
     small = max(rows // 10, 100)
     items_n = min(100_000, rows)  # Label Studio's comparison size
+    sizes: set[int] = set()  # the imports the chosen sections need
+    if "import" in only:
+        sizes |= {small, rows, items_n}
+    if "export" in only:
+        sizes.add(items_n)
+    if only & {"parquet", "api"}:
+        sizes.add(rows)
     total_start = time.perf_counter()
     try:
         say(
             f"Workbench benchmarks — {rows:,} rows{' (quick)' if args.quick else ''}, "
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+            + ("" if only == set(SECTIONS) else f"; only {', '.join(sorted(only))}")
         )
         created = ensure_database()
         for line in machine_info():
             say(line)
         say(f"database  : {db_name()} ({'created' if created else 'existing'}); temp dir {tmp}")
         say(f"migrate   : {migrate():.1f} s")
+        django_setup()
+        if missing := schema_missing():
+            say(f"schema    : older than the migrations, missing {', '.join(missing)}")
+            if not is_bench_db():
+                raise SystemExit(f"Migrate {db_name()} afresh, or use a *bench database.")
+            recreate_database()
+            say(f"schema    : {db_name()} dropped and created again; migrate {migrate():.1f} s")
         if is_bench_db():
             empty_bench_data()
 
-        with step("Generating CSV files (id, text + 5 metadata columns)"):
-            files: dict[int, Path] = {}
-            for n in sorted({small, rows, items_n}):
-                files[n] = tmp / f"rows-{n}.csv"
-                size = write_csv(files[n], n)
-                say(f"   {n:>10,} rows  {size / 2**20:8.1f} MB  {files[n].name}")
-        biggest = max(files[n].stat().st_size for n in files)
-        if biggest > 512 * 2**20:
-            os.environ["WORKBENCH_MAX_UPLOAD_MB"] = str(biggest // 2**20 + 1)
+        files: dict[int, Path] = {}
+        if sizes:
+            with step("Generating CSV files (id, text + 5 metadata columns)"):
+                for n in sorted(sizes):
+                    files[n] = tmp / f"rows-{n}.csv"
+                    size = write_csv(files[n], n)
+                    say(f"   {n:>10,} rows  {size / 2**20:8.1f} MB  {files[n].name}")
+            biggest = max(files[n].stat().st_size for n in files)
+            if biggest > 512 * 2**20:
+                os.environ["WORKBENCH_MAX_UPLOAD_MB"] = str(biggest // 2**20 + 1)
 
         imports: dict[int, dict[str, Any]] = {}
         copies: dict[int, float] = {}
@@ -657,127 +1285,221 @@ def main() -> None:
                         "cumulative"
                     ).print_stats(25)
 
-        django_setup()
         from django.db import connection
 
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE labeling_item")
+        if imports:
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE labeling_item")
 
-        mid = imports[items_n]
-        with step(f"Export {items_n:,} items: jsonl and label-studio JSON (export_stream)"):
-            exports = {}
-            for fmt in ("jsonl", "label-studio"):
-                exports[fmt] = export_to(fmt, mid["dataset_id"], None)
-                secs, size = exports[fmt]
-                say(f"   {fmt:<13}: {secs:.2f} s  {size / 2**20:.1f} MB  {fmt_rate(items_n, secs)}")
+        exports: dict[str, tuple[float, int]] = {}
+        if "export" in only:
+            mid = imports[items_n]
+            with step(f"Export {items_n:,} items: jsonl and label-studio JSON (export_stream)"):
+                for fmt in ("jsonl", "label-studio"):
+                    exports[fmt] = export_to(fmt, mid["dataset_id"], None)
+                    secs, size = exports[fmt]
+                    say(
+                        f"   {fmt:<13}: {secs:.2f} s  {size / 2**20:.1f} MB  "
+                        f"{fmt_rate(items_n, secs)}"
+                    )
 
-        big = imports[rows]
-        with step(f"Export {rows:,} items to Parquet (export_stream) and bare pyarrow baseline"):
-            pq_path = tmp / "export.parquet"
-            pq_secs, pq_size = export_to("parquet", big["dataset_id"], pq_path)
-            pq_count = parquet_rows(pq_path)
-            base_path = tmp / "baseline.parquet"
-            base_secs, base_count = parquet_baseline(big["dataset_id"], base_path)
-            say(
-                f"   export  : {pq_secs:.2f} s  {fmt_rate(pq_count, pq_secs)}  "
-                f"{pq_size / 2**20:.1f} MB, {pq_count:,} rows"
-            )
-            say(
-                f"   baseline: {base_secs:.2f} s  {fmt_rate(base_count, base_secs)}  "
-                f"{base_path.stat().st_size / 2**20:.1f} MB, {base_count:,} rows"
-            )
-            pq_path.unlink()
-            base_path.unlink()
+        if "parquet" in only:
+            big = imports[rows]
+            with step(
+                f"Export {rows:,} items to Parquet (export_stream) and bare pyarrow baseline"
+            ):
+                pq_path = tmp / "export.parquet"
+                pq_secs, pq_size = export_to("parquet", big["dataset_id"], pq_path)
+                pq_count = parquet_rows(pq_path)
+                base_path = tmp / "baseline.parquet"
+                base_secs, base_count = parquet_baseline(big["dataset_id"], base_path)
+                say(
+                    f"   export  : {pq_secs:.2f} s  {fmt_rate(pq_count, pq_secs)}  "
+                    f"{pq_size / 2**20:.1f} MB, {pq_count:,} rows"
+                )
+                say(
+                    f"   baseline: {base_secs:.2f} s  {fmt_rate(base_count, base_secs)}  "
+                    f"{base_path.stat().st_size / 2**20:.1f} MB, {base_count:,} rows"
+                )
+                pq_path.unlink()
+                base_path.unlink()
 
-        with step(f"Item list API on the {rows:,}-item dataset (median of {args.repeat})"):
-            api = api_pages(big["dataset_id"], rows, args.repeat)
-            say(
-                f"   page 1      : {api['first_ms']:.1f} ms median "
-                f"(min {min(api['first_all']):.1f}, max {max(api['first_all']):.1f})"
-            )
-            say(
-                f"   page {api['page']:<7,}: {api['deep_ms']:.1f} ms median "
-                f"(min {min(api['deep_all']):.1f}, max {max(api['deep_all']):.1f})"
-            )
+        if "api" in only:
+            big = imports[rows]
+            with step(f"Item list API on the {rows:,}-item dataset (median of {args.repeat})"):
+                api = api_pages(big["dataset_id"], rows, args.repeat)
+                say(
+                    f"   page 1      : {api['first_ms']:.1f} ms median "
+                    f"(min {min(api['first_all']):.1f}, max {max(api['first_all']):.1f})"
+                )
+                say(
+                    f"   page {api['page']:<7,}: {api['deep_ms']:.1f} ms median "
+                    f"(min {min(api['deep_all']):.1f}, max {max(api['deep_all']):.1f})"
+                )
+
+        if "labelling" in only:
+            with step(
+                f"Labelling: next-item + submit on a {rows:,}-item dataset (REST API, 1 client "
+                f"and {args.clients})"
+            ):
+                lab = labelling(tmp, rows, args.quick, args.clients, args.profile)
 
         # -----------------------------------------------------------------------------------
         scale = items_n / 100_000
         scaled = "" if items_n == 100_000 else f" (LS scaled to {items_n:,})"
         ls_import, ls_export = LS_IMPORT_100K_S * scale, LS_EXPORT_100K_S * scale
-        r_small, r_big = imports[small], imports[rows]
-        growth = r_big["rss_peak_kb"] / r_small["rss_peak_kb"]
-        delta_small = r_small["rss_peak_kb"] - r_small["rss_setup_kb"]
-        delta_big = r_big["rss_peak_kb"] - r_big["rss_setup_kb"]
-        ls_secs, _ = exports["label-studio"]
-        jl_secs, _ = exports["jsonl"]
-        results = [
-            (
-                f"import {rows:,} CSV rows",
-                fmt_rate(rows, r_big["seconds"]),
-                f"COPY {fmt_rate(rows, copies[rows])}",
-                ratio(copies[rows] / r_big["seconds"]),
-                ">= 0.50",
-            ),
-            (
-                f"import {small:,} CSV rows",
-                fmt_rate(small, r_small["seconds"]),
-                f"COPY {fmt_rate(small, copies[small])}",
-                ratio(copies[small] / r_small["seconds"]),
-                ">= 0.50",
-            ),
-            (
-                f"import peak RSS {small:,} → {rows:,}",
-                f"{mb(r_small['rss_peak_kb'])} → {mb(r_big['rss_peak_kb'])}",
-                f"{mb(r_big['rss_setup_kb'])} after setup",
-                f"{growth:.2f}× (+{mb(delta_small)} → +{mb(delta_big)})",
-                "flat (≈1.0×)",
-            ),
-            (
-                f"import {items_n:,} items",
-                f"{mid['seconds']:.1f} s",
-                f"LS {ls_import:.0f} s",
-                f"{ls_import / mid['seconds']:.0f}× faster{scaled}",
-                "10–100× faster",
-            ),
-            (
-                f"export {items_n:,} label-studio JSON",
-                f"{ls_secs:.1f} s",
-                f"LS {ls_export:.0f} s",
-                f"{ls_export / ls_secs:.0f}× faster{scaled}",
-                "10–100× faster",
-            ),
-            (
-                f"export {items_n:,} jsonl",
-                f"{jl_secs:.1f} s",
-                f"LS {ls_export:.0f} s",
-                f"{ls_export / jl_secs:.0f}× faster{scaled}",
-                "10–100× faster",
-            ),
-            (
-                f"export {rows:,} Parquet",
-                fmt_rate(pq_count, pq_secs),
-                f"pyarrow {fmt_rate(base_count, base_secs)}",
-                f"{base_secs / pq_secs:.2f}",
-                ">= 100,000 rows/s",
-            ),
-            (
-                "item API page 1 (median)",
-                f"{api['first_ms']:.1f} ms",
-                f"LS {LS_PAGE_MS[0]:.0f}–{LS_PAGE_MS[1]:.0f} ms",
-                f"{LS_PAGE_MS[0] / api['first_ms']:.0f}× faster",
-                "10–100× faster",
-            ),
-            (
-                f"item API page {api['page']:,} (median)",
-                f"{api['deep_ms']:.1f} ms",
-                f"page 1 {api['first_ms']:.1f} ms",
-                f"{api['deep_ms'] / api['first_ms']:.2f}",
-                "≈ 1.0× page 1",
-            ),
-        ]
+        results: list[tuple[str, str, str, str, str]] = []
+        notes: list[str] = []
+        if "import" in only:
+            r_small, r_big, mid = imports[small], imports[rows], imports[items_n]
+            growth = r_big["rss_peak_kb"] / r_small["rss_peak_kb"]
+            delta_small = r_small["rss_peak_kb"] - r_small["rss_setup_kb"]
+            delta_big = r_big["rss_peak_kb"] - r_big["rss_setup_kb"]
+            results += [
+                (
+                    f"import {rows:,} CSV rows",
+                    fmt_rate(rows, r_big["seconds"]),
+                    f"COPY {fmt_rate(rows, copies[rows])}",
+                    ratio(copies[rows] / r_big["seconds"]),
+                    ">= 0.50",
+                ),
+                (
+                    f"import {small:,} CSV rows",
+                    fmt_rate(small, r_small["seconds"]),
+                    f"COPY {fmt_rate(small, copies[small])}",
+                    ratio(copies[small] / r_small["seconds"]),
+                    ">= 0.50",
+                ),
+                (
+                    f"import peak RSS {small:,} → {rows:,}",
+                    f"{mb(r_small['rss_peak_kb'])} → {mb(r_big['rss_peak_kb'])}",
+                    f"{mb(r_big['rss_setup_kb'])} after setup",
+                    f"{growth:.2f}× (+{mb(delta_small)} → +{mb(delta_big)})",
+                    "flat (≈1.0×)",
+                ),
+                (
+                    f"import {items_n:,} items",
+                    f"{mid['seconds']:.1f} s",
+                    f"LS {ls_import:.0f} s",
+                    f"{ls_import / mid['seconds']:.0f}× faster{scaled}",
+                    "10–100× faster",
+                ),
+            ]
+            notes += [
+                "import = COPY time / import time; RSS growth = peak at N / peak at N/10",
+            ]
+        if "export" in only:
+            ls_secs, _ = exports["label-studio"]
+            jl_secs, _ = exports["jsonl"]
+            results += [
+                (
+                    f"export {items_n:,} label-studio JSON",
+                    f"{ls_secs:.1f} s",
+                    f"LS {ls_export:.0f} s",
+                    f"{ls_export / ls_secs:.0f}× faster{scaled}",
+                    "10–100× faster",
+                ),
+                (
+                    f"export {items_n:,} jsonl",
+                    f"{jl_secs:.1f} s",
+                    f"LS {ls_export:.0f} s",
+                    f"{ls_export / jl_secs:.0f}× faster{scaled}",
+                    "10–100× faster",
+                ),
+            ]
+        if "parquet" in only:
+            results.append(
+                (
+                    f"export {rows:,} Parquet",
+                    fmt_rate(pq_count, pq_secs),
+                    f"pyarrow {fmt_rate(base_count, base_secs)}",
+                    f"{base_secs / pq_secs:.2f}",
+                    ">= 100,000 rows/s",
+                )
+            )
+            notes.append("Parquet = baseline time / export time")
+        if "api" in only:
+            results += [
+                (
+                    "item API page 1 (median)",
+                    f"{api['first_ms']:.1f} ms",
+                    f"LS {LS_PAGE_MS[0]:.0f}–{LS_PAGE_MS[1]:.0f} ms",
+                    f"{LS_PAGE_MS[0] / api['first_ms']:.0f}× faster",
+                    "10–100× faster",
+                ),
+                (
+                    f"item API page {api['page']:,} (median)",
+                    f"{api['deep_ms']:.1f} ms",
+                    f"page 1 {api['first_ms']:.1f} ms",
+                    f"{api['deep_ms'] / api['first_ms']:.2f}",
+                    "≈ 1.0× page 1",
+                ),
+            ]
+            notes.append("API deep = page-N ms / page-1 ms")
+        if "labelling" in only:
+            s, m, e, a = lab["single"], lab["multi"], lab["explain"], lab["ahead"]
+            ea = a["explain"]
+            target = f"< {LABELLING_TARGET_MS:.0f} ms median"
+            item_get = f"GET item {s['item_get_median']:.1f} ms"
+            results += [
+                (
+                    "next-item, 1 client (median)",
+                    f"{s['next_median']:.1f} ms (p95 {s['next_p95']:.1f})",
+                    item_get,
+                    f"{s['next_median'] / LABELLING_TARGET_MS:.2f} of target",
+                    target,
+                ),
+                (
+                    "submit label, 1 client (median)",
+                    f"{s['submit_median']:.1f} ms (p95 {s['submit_p95']:.1f})",
+                    item_get,
+                    f"{s['submit_median'] / LABELLING_TARGET_MS:.2f} of target",
+                    target,
+                ),
+                (
+                    "next-item + submit, 1 client",
+                    f"{s['pair_median']:.1f} ms (p95 {s['pair_p95']:.1f})",
+                    f"{1000 / s['pair_median']:.0f} pairs/s",
+                    f"{s['pair_median'] / (2 * LABELLING_TARGET_MS):.2f} of target",
+                    f"< {2 * LABELLING_TARGET_MS:.0f} ms a pair",
+                ),
+                (
+                    f"next-item + submit, {lab['clients']} clients",
+                    f"{m['pair_median']:.1f} ms (p95 {m['pair_p95']:.1f})",
+                    f"1 client {s['pair_median']:.1f} ms",
+                    f"{m['pair_median'] / s['pair_median']:.2f}",
+                    "dev server, 1 process",
+                ),
+                (
+                    f"labelling throughput, {lab['clients']} clients",
+                    f"{m['pairs_per_s']:.0f} pairs/s",
+                    f"1 client {1000 / s['pair_median']:.0f} pairs/s",
+                    f"{m['pairs_per_s'] / (1000 / s['pair_median']):.2f}",
+                    f"409s: {m['statuses'].get('submit 409', 0)}",
+                ),
+                (
+                    f"next-item SQL, {lab['n']:,} items",
+                    f"{e['execution_ms']:.2f} ms, hit {e['hit']:,} buffers",
+                    e["assignment_scan"] or "no item_assignment_idx scan",
+                    "Seq Scan!" if e["seq_scans"] else "no Seq Scan",
+                    "index walk, no scan",
+                ),
+                (
+                    f"next-item SQL, a labeller {a['k']:,} ahead",
+                    f"{ea['execution_ms']:.2f} ms, walks {ea['walked'] or 0:,} entries",
+                    f"caught up {e['execution_ms']:.2f} ms, {e['walked'] or 0:,}",
+                    f"{ea['execution_ms'] / e['execution_ms']:.0f}×",
+                    "≈ 1× (no walk)",
+                ),
+            ]
+            notes.append(
+                "labelling = median / 20 ms target (a pair: / 40 ms); N clients = their "
+                "median pair / one client's, their pairs/s / one client's"
+            )
         say(f"\n== Results ({rows:,} rows; total {time.perf_counter() - total_start:.0f} s)")
-        say("   ratio: import = COPY time / import time; Parquet = baseline time / export time;")
-        say("   RSS growth = peak at N / peak at N/10; API deep = page-N ms / page-1 ms.\n")
+        for note in notes:
+            say(f"   ratio: {note}")
+        say("")
         say(table(results))
     finally:
         if not args.keep:

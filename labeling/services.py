@@ -926,46 +926,57 @@ def reference_labels_refresh(
     return len(rows)
 
 
+_REFERENCE_COLUMNS = [
+    ("item_id", "bigint"),
+    ("annotation_count", "integer"),
+    ("label_id", "bigint"),
+    ("method", "varchar(32)"),
+    ("confidence", "double precision"),
+]
+# Few rows (a labeller's submission) go inline as VALUES; a temporary table would cost more
+# than the update, and without statistics PostgreSQL would hash-join the whole item table.
+_INLINE_ROWS = 500
+
+
 def _write_reference(rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    table = "reference_refresh"
-    db.create_temp_table(
-        table,
-        [
-            ("item_id", "bigint"),
-            ("annotation_count", "integer"),
-            ("label_id", "bigint"),
-            ("method", "varchar(32)"),
-            ("confidence", "double precision"),
-        ],
+    # Rewrite only the rows that change: an UPDATE of an unchanged row still costs a new row
+    # version and an entry in every index.
+    pairs = [
+        ("annotation_count", "annotation_count"),
+        ("reference_label_id", "label_id"),
+        ("reference_method", "method"),
+        ("reference_confidence", "confidence"),
+    ]
+    if db.is_postgres():
+        changed = (
+            f"({', '.join(f'labeling_item.{a}' for a, _ in pairs)}) IS DISTINCT FROM "
+            f"({', '.join(f'r.{b}' for _, b in pairs)})"
+        )
+    else:  # SQLite: IS is its null-safe equality
+        changed = "NOT (" + " AND ".join(f"labeling_item.{a} IS r.{b}" for a, b in pairs) + ")"
+    update = (
+        "UPDATE labeling_item SET annotation_count = r.annotation_count, "
+        "reference_label_id = r.label_id, reference_method = r.method, "
+        "reference_confidence = r.confidence FROM {source} r "
+        f"WHERE labeling_item.id = r.item_id AND {changed}"
     )
+    if len(rows) <= _INLINE_ROWS:
+        cast_row = "(" + ", ".join(f"CAST(%s AS {t})" for _, t in _REFERENCE_COLUMNS) + ")"
+        names = ", ".join(f"column{i + 1} AS {c}" for i, (c, _) in enumerate(_REFERENCE_COLUMNS))
+        values = ", ".join([cast_row] * len(rows))
+        source = f"(SELECT {names} FROM (VALUES {values}) AS v)"
+        db.execute(update.format(source=source), [v for row in rows for v in row])
+        return
+    table = "reference_refresh"
+    db.create_temp_table(table, _REFERENCE_COLUMNS)
     try:
         for chunk in _chunks(rows, 50_000):
-            db.copy_rows(
-                table, ["item_id", "annotation_count", "label_id", "method", "confidence"], chunk
-            )
-        # Rewrite only the rows that change: an UPDATE of an unchanged row still costs a new
-        # row version and an entry in every index.
-        pairs = [
-            ("annotation_count", "annotation_count"),
-            ("reference_label_id", "label_id"),
-            ("reference_method", "method"),
-            ("reference_confidence", "confidence"),
-        ]
+            db.copy_rows(table, [c for c, _ in _REFERENCE_COLUMNS], chunk)
         if db.is_postgres():
-            changed = (
-                f"({', '.join(f'labeling_item.{a}' for a, _ in pairs)}) IS DISTINCT FROM "
-                f"({', '.join(f'r.{b}' for _, b in pairs)})"
-            )
-        else:  # SQLite: IS is its null-safe equality
-            changed = "NOT (" + " AND ".join(f"labeling_item.{a} IS r.{b}" for a, b in pairs) + ")"
-        db.execute(
-            f"UPDATE labeling_item SET annotation_count = r.annotation_count, "
-            f"reference_label_id = r.label_id, reference_method = r.method, "
-            f"reference_confidence = r.confidence FROM {table} r "
-            f"WHERE labeling_item.id = r.item_id AND {changed}"
-        )
+            db.execute(f"ANALYZE {table}")
+        db.execute(update.format(source=table))
     finally:
         db.drop_temp_table(table)
 
