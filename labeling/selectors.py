@@ -129,9 +129,9 @@ def annotation_pairs(
     # (other ids, same content) gets the same reference labels.
     triples = annotations.values_list("item_id", "label_id", "item__content_hash")
     # A server-side cursor for many rows; a plain query (one round trip) for a few items.
-    rows = triples if few else triples.iterator(chunk_size=20_000)
+    annotation_rows = triples if few else triples.iterator(chunk_size=20_000)
     flat = np.fromiter(
-        (v for row in rows for v in (row[0], row[1], int(row[2][:15] or "0", 16))),
+        (v for row in annotation_rows for v in (row[0], row[1], int(row[2][:15] or "0", 16))),
         dtype=np.int64,
     ).reshape(-1, 3)
     if touched is None:
