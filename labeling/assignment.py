@@ -33,6 +33,8 @@ from labeling.models import (
 )
 from labeling.services import labeller_for_user
 
+MAX_CLAIM_TRIES = 20
+
 
 @dataclass(frozen=True)
 class NextItem:
@@ -119,13 +121,29 @@ def next_item_reserve(*, dataset: Dataset, user: Any) -> NextItem:
 
 def _claim(dataset: Dataset, labeller: Labeller, now: datetime) -> Item | None:
     candidates = _ordered(_open_items(dataset, labeller, now), dataset, labeller)
-    # Lock the chosen row, skipping rows another next-item is taking at this moment.
-    chosen = (
-        candidates.select_for_update(skip_locked=True, of=("self",))
-        .values_list("id", flat=True)
-        .first()
-    )
-    return None if chosen is None else Item.objects.get(pk=chosen)
+    passed: list[int] = []
+    for _ in range(MAX_CLAIM_TRIES):
+        # Lock the pick, skipping rows another next-item is taking at this moment.
+        chosen = (
+            candidates.exclude(pk__in=passed)
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("id", "annotation_count")
+            .first()
+        )
+        if chosen is None:
+            return None
+        item_id, labels = chosen
+        # Count the reservations again now that the row is ours: one committed by another
+        # labeller after this query's snapshot was taken is visible only to a new statement.
+        held = (
+            Reservation.objects.filter(item_id=item_id, expires_at__gt=now)
+            .exclude(labeller=labeller)
+            .count()
+        )
+        if labels + held < dataset.annotators_per_item:
+            return Item.objects.get(pk=item_id)
+        passed.append(item_id)
+    return None
 
 
 @transaction.atomic
