@@ -19,7 +19,6 @@ from labeling.models import (
     Label,
     LabelEvent,
     Membership,
-    Role,
 )
 from workbench import db
 
@@ -38,10 +37,6 @@ def role_of(*, dataset_id: int, user: Any) -> str | None:
         .values_list("role", flat=True)
         .first()
     )
-
-
-def can_see_all_labels(role: str | None) -> bool:
-    return role in (Role.OWNER, Role.REVIEWER)
 
 
 def dataset_state(*, dataset_id: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from rest_framework.exceptions import ValidationError
 
 from labeling import images, imports, selectors, services
 from labeling.models import Dataset, ImportBatch, Membership, Role
-from workbench.errors import BadInput
+from workbench.errors import BadInput, describe
 from workbench.models import Job
 
 
@@ -125,15 +125,7 @@ def _members_post(request: HttpRequest, dataset: Dataset) -> None:
             )
             messages.success(request, f"{username} is now {request.POST.get('role')}.")
     except ValidationError as exc:
-        messages.error(request, " ".join(_flatten(exc.detail)))
-
-
-def _flatten(detail: Any) -> list[str]:
-    if isinstance(detail, dict):
-        return [m for value in detail.values() for m in _flatten(value)]
-    if isinstance(detail, list):
-        return [m for value in detail for m in _flatten(value)]
-    return [str(detail)]
+        messages.error(request, describe(exc))
 
 
 IMPORT_FORMATS = [
@@ -196,7 +188,7 @@ def dataset_import(request: HttpRequest, dataset_id: int) -> HttpResponse:
             except (BadInput, ValidationError) as exc:
                 context["preview"] = {
                     "ok": False,
-                    "detail": _message(exc),
+                    "detail": describe(exc),
                     "errors": getattr(exc, "details", {}).get("errors", []),
                 }
                 context["token"] = token
@@ -222,7 +214,7 @@ def dataset_import(request: HttpRequest, dataset_id: int) -> HttpResponse:
             try:
                 token, stored_name = imports.pending_store(dataset=dataset, upload=upload)
             except (BadInput, ValidationError) as exc:
-                context["preview"] = {"ok": False, "detail": _message(exc), "errors": []}
+                context["preview"] = {"ok": False, "detail": describe(exc), "errors": []}
                 return render(request, "labeling/import.html", context, status=400)
             pending[token] = {"dataset": dataset.pk, "name": stored_name}
             request.session["pending_imports"] = pending
@@ -239,14 +231,6 @@ def dataset_import(request: HttpRequest, dataset_id: int) -> HttpResponse:
             request, "labeling/import.html", context, status=200 if preview["ok"] else 400
         )
     return render(request, "labeling/import.html", context)
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, BadInput):
-        return exc.message
-    if isinstance(exc, ValidationError):
-        return " ".join(_flatten(exc.detail))
-    return str(exc)
 
 
 @login_required

@@ -123,7 +123,3 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(response.data, list):
         response.data = {"detail": " ".join(str(x) for x in response.data)}
     return response
-
-
-def error(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
-    return Response({"detail": message}, status=code)

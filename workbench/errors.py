@@ -21,3 +21,25 @@ class BadInput(Exception):
 class Conflict(BadInput):
     """The request is valid but the state forbids it now (e.g. an item that already has all the
     labels it needs). The API answers 409."""
+
+
+def flatten_detail(value: Any) -> str:
+    """A DRF error detail (nested lists and field-keyed dicts) as one line of text."""
+    if isinstance(value, list):
+        return " ".join(flatten_detail(v) for v in value)
+    if isinstance(value, dict):
+        return " ".join(
+            flatten_detail(v)
+            if k in ("detail", "non_field_errors")
+            else f"{k}: {flatten_detail(v)}"
+            for k, v in value.items()
+        )
+    return str(value)
+
+
+def describe(exc: Exception) -> str:
+    """What to tell a person about refused input (BadInput or a DRF ValidationError)."""
+    if isinstance(exc, BadInput):
+        return exc.message
+    detail = getattr(exc, "detail", None)
+    return flatten_detail(detail) if detail is not None else str(exc)

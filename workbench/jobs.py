@@ -108,10 +108,6 @@ def job_kind(
     return register
 
 
-def registered_kinds() -> dict[str, JobKind]:
-    return dict(_KINDS)
-
-
 def load_job_kinds() -> None:
     for module in ["labeling.jobs", *settings.WORKBENCH_EXTRA_JOB_MODULES]:
         importlib.import_module(module)

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from rest_framework.exceptions import ValidationError
 
 from labeling.models import Dataset
-from workbench.errors import BadInput
+from workbench.errors import BadInput, flatten_detail
 
 # What services raise for input they refuse (older ones ValidationError, newer ones BadInput).
 INPUT_ERRORS = (ValidationError, BadInput)
@@ -87,16 +87,8 @@ def validation_message(exc: ValidationError | BadInput) -> str:
             if key == "errors" and isinstance(value, list):
                 errors = [e for e in value if isinstance(e, dict)]
             elif key in ("detail", "non_field_errors"):
-                headline.append(_flatten(value))
+                headline.append(flatten_detail(value))
             else:
-                headline.append(f"{key}: {_flatten(value)}")
+                headline.append(f"{key}: {flatten_detail(value)}")
         return problems_message(" ".join(headline) or "Invalid input.", errors)
-    return _flatten(detail) or "Invalid input."
-
-
-def _flatten(value: Any) -> str:
-    if isinstance(value, list):
-        return " ".join(_flatten(v) for v in value)
-    if isinstance(value, dict):
-        return " ".join(f"{k}: {_flatten(v)}" for k, v in value.items())
-    return str(value)
+    return flatten_detail(detail) or "Invalid input."
