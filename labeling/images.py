@@ -1,18 +1,20 @@
 """Image datasets: a ZIP of image files (and optionally one CSV of metadata and labels keyed by
-file name) becomes one image item per file. The files are kept under the media root and served
-only to the dataset's members (``views.dataset_file``)."""
+file name) becomes one image item per file. The files are kept in Django's default storage (the
+media root, or an S3-compatible bucket through django-storages when ``WORKBENCH_S3_BUCKET`` is set)
+and served only to the dataset's members, through ``views.dataset_file``."""
 
 from __future__ import annotations
 
 import csv
 import io
-import shutil
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import Storage, default_storage
 from django.urls import reverse
 from django.utils.text import get_valid_filename
 
@@ -34,17 +36,44 @@ def _is_image(head: bytes) -> bool:
     )
 
 
-def dataset_folder(dataset_id: int) -> Path:
-    return Path(settings.MEDIA_ROOT) / "datasets" / str(dataset_id)
+def _storage() -> Storage:
+    return default_storage
 
 
-def batch_folder(dataset_id: int, batch_id: int) -> Path:
-    return dataset_folder(dataset_id) / str(batch_id)
+def dataset_prefix(dataset_id: int) -> str:
+    return f"datasets/{dataset_id}"
+
+
+def stored_files(prefix: str) -> Iterator[str]:
+    """Every file name under ``prefix`` in the storage (recursively)."""
+    storage = _storage()
+    try:
+        folders, files = storage.listdir(prefix)
+    except FileNotFoundError:
+        return
+    for name in files:
+        yield f"{prefix}/{name}"
+    for folder in folders:
+        yield from stored_files(f"{prefix}/{folder}")
 
 
 def discard(dataset_id: int, batch_id: int) -> None:
     """Remove the images an import stored (when it fails or was only a preview)."""
-    shutil.rmtree(batch_folder(dataset_id, batch_id), ignore_errors=True)
+    storage = _storage()
+    for name in list(stored_files(f"{dataset_prefix(dataset_id)}/{batch_id}")):
+        storage.delete(name)
+
+
+def open_file(dataset_id: int, path: str) -> File[bytes] | None:
+    """A stored file of the dataset by its path below the dataset's prefix, or None."""
+    parts = PurePosixPath(path).parts
+    if not parts or any(p in ("", ".", "..") or p.startswith("/") for p in parts):
+        return None
+    name = f"{dataset_prefix(dataset_id)}/{'/'.join(parts)}"
+    storage = _storage()
+    if not storage.exists(name):
+        return None
+    return storage.open(name, "rb")
 
 
 def safe_name(member: str) -> str:
@@ -54,14 +83,12 @@ def safe_name(member: str) -> str:
 
 def storer(dataset_id: int, batch_id: int) -> Callable[[str, bytes], str]:
     """A function that stores one image of a batch and returns its (same-origin) URL."""
-    folder = batch_folder(dataset_id, batch_id)
+    prefix = f"{dataset_prefix(dataset_id)}/"
+    storage = _storage()
 
     def store(member: str, content: bytes) -> str:
-        name = safe_name(member)
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        return reverse("dataset-file", args=[dataset_id, f"{batch_id}/{name}"])
+        saved = storage.save(f"{prefix}{batch_id}/{safe_name(member)}", ContentFile(content))
+        return reverse("dataset-file", args=[dataset_id, saved.removeprefix(prefix)])
 
     return store
 

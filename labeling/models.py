@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
 
@@ -117,6 +118,12 @@ class Labeller(models.Model):
         return self.name
 
 
+def import_storage() -> Storage:
+    """Uploaded import files stay on local disk (they are read by path: COPY, Arrow), even when
+    imported images go to a bucket."""
+    return storages["imports"]
+
+
 class ImportBatch(models.Model):
     """Provenance of one import: who brought which file, when, and what became of it."""
 
@@ -131,7 +138,7 @@ class ImportBatch(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    file = models.FileField(upload_to="imports/%Y/%m/", storage=import_storage, blank=True)
     file_name = models.CharField(max_length=255)
     file_format = models.CharField(max_length=16)
     size_bytes = models.BigIntegerField(default=0)

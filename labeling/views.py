@@ -237,10 +237,9 @@ def dataset_import(request: HttpRequest, dataset_id: int) -> HttpResponse:
 def dataset_file(request: HttpRequest, dataset_id: int, path: str) -> FileResponse:
     """A file of the dataset (an imported image), for its members only."""
     _member_dataset(request, dataset_id)
-    root = images.dataset_folder(dataset_id).resolve()
-    target = (root / path).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
+    file = images.open_file(dataset_id, path)
+    if file is None:
         raise Http404("No such file.")
-    response = FileResponse(target.open("rb"))
+    response = FileResponse(file, filename=Path(path).name)
     response["Cache-Control"] = "private, max-age=3600"
     return response

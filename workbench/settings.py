@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -128,10 +129,27 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("WORKBENCH_STATIC_ROOT", DATA_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "workbench" / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "imports": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+if os.environ.get("WORKBENCH_S3_BUCKET"):
+    # Uploaded images in an S3-compatible bucket (AWS, MinIO, Ceph, R2 …). They stay private: the
+    # workbench streams them to the dataset's members, so no public or pre-signed URL is handed out.
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["WORKBENCH_S3_BUCKET"],
+            "endpoint_url": os.environ.get("WORKBENCH_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("WORKBENCH_S3_REGION") or None,
+            "access_key": os.environ.get("WORKBENCH_S3_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("WORKBENCH_S3_SECRET_KEY") or None,
+            "location": os.environ.get("WORKBENCH_S3_PREFIX", ""),
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
 WHITENOISE_USE_FINDERS = True  # serve static files without collectstatic on a dev machine
 MEDIA_ROOT = Path(os.environ.get("WORKBENCH_MEDIA_ROOT", DATA_DIR / "media"))
 MEDIA_URL = "media/"

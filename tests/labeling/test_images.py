@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -63,6 +64,8 @@ def test_zip_of_images_with_labels(
     assert stranger.get(url).status_code == 403
     escape = f"/datasets/{dataset.pk}/files/../../secret_key"
     assert member.get(escape).status_code == 404
+    missing = f"/datasets/{dataset.pk}/files/{url.rsplit('/', 2)[-2]}/nope.png"
+    assert member.get(missing).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -82,8 +85,7 @@ def test_bad_zips_change_nothing(
     assert response.status_code == 400
     assert message in str(response.json())
     assert db_counts() == before
-    folder = images.dataset_folder(dataset.pk)
-    assert not folder.exists() or not any(p.is_file() for p in folder.rglob("*"))
+    assert list(images.stored_files(images.dataset_prefix(dataset.pk))) == []
 
 
 def test_not_a_zip(dataset: Dataset, upload: Any) -> None:
@@ -100,5 +102,74 @@ def test_preview_keeps_no_files(dataset: Dataset, owner: Any, client: Any) -> No
     assert response.status_code == 200
     assert response.context["preview"]["summary"]["items"] == 1
     assert not Item.objects.exists()
-    folder = images.dataset_folder(dataset.pk)
-    assert not folder.exists() or not any(p.is_file() for p in folder.rglob("*"))
+    assert list(images.stored_files(images.dataset_prefix(dataset.pk))) == []
+
+
+@pytest.fixture
+def s3_bucket(settings: Any) -> Iterator[Any]:
+    """Images in an S3-compatible bucket: moto's S3 server on a local port, reached over HTTP by
+    django-storages and boto3 exactly as a MinIO or AWS endpoint would be."""
+    boto3 = pytest.importorskip("boto3")
+    moto_server = pytest.importorskip("moto.server")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **credentials)
+    client.create_bucket(Bucket="workbench-images")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": "workbench-images",
+                "endpoint_url": endpoint,
+                "region_name": "us-east-1",
+                "access_key": "test",
+                "secret_key": "test",
+                "location": "media",
+                "default_acl": "private",
+                "file_overwrite": False,
+            },
+        },
+    }
+    try:
+        yield client
+    finally:
+        server.stop()
+
+
+def bucket_keys(client: Any) -> list[str]:
+    listing = client.list_objects_v2(Bucket="workbench-images")
+    return sorted(o["Key"] for o in listing.get("Contents", []))
+
+
+def test_images_in_an_s3_bucket(
+    dataset: Dataset, upload: Any, annotator: Any, outsider: Any, s3_bucket: Any
+) -> None:
+    response = upload(dataset, "pets.zip", make_zip({"cats/cat1.png": PNG, "dog.jpg": JPEG}))
+    assert response.status_code == 201, response.json()
+    batch = response.json()["import_batch"]["id"]
+    assert bucket_keys(s3_bucket) == [
+        f"media/datasets/{dataset.pk}/{batch}/cats/cat1.png",
+        f"media/datasets/{dataset.pk}/{batch}/dog.jpg",
+    ]
+    assert not (images.Path(images.settings.MEDIA_ROOT) / "datasets" / str(dataset.pk)).exists()
+    url = Item.objects.get(dataset=dataset, external_id="dog.jpg").data["image"]
+    member = client_for(annotator)
+    member.force_login(annotator)
+    served = member.get(url)
+    assert served.status_code == 200 and b"".join(served.streaming_content) == JPEG
+    stranger = client_for(outsider)
+    stranger.force_login(outsider)
+    assert stranger.get(url).status_code == 403
+
+
+def test_a_failed_import_leaves_nothing_in_the_bucket(
+    dataset: Dataset, upload: Any, s3_bucket: Any
+) -> None:
+    bad = make_zip({"a.png": PNG, "b.png": PNG, "labels.csv": b"file,label\nb.png,purple\n"})
+    response = upload(dataset, "bad.zip", bad)
+    assert response.status_code == 400
+    assert bucket_keys(s3_bucket) == []
