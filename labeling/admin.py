@@ -29,7 +29,13 @@ class DatasetAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "task_type", "annotators_per_item", "created_by", "created_at"]
     search_fields = ["name"]
     inlines = [LabelInline, MembershipInline]
-    readonly_fields = ["data_fields", "metadata_fields", "guidelines_version", "created_by"]
+    readonly_fields = [
+        "data_fields",
+        "metadata_fields",
+        "guidelines_version",
+        "created_by",
+        "consensus_model",
+    ]
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         if not change:
@@ -72,8 +78,9 @@ class AnnotationAdmin(admin.ModelAdmin):
 
 @admin.register(Labeller)
 class LabellerAdmin(admin.ModelAdmin):
-    list_display = ["id", "dataset", "name", "user"]
+    list_display = ["id", "dataset", "name", "user", "reliability"]
     search_fields = ["name"]
+    readonly_fields = ["reliability", "confusion"]
 
 
 @admin.register(LabelEvent)

@@ -24,6 +24,11 @@ class Assignment(models.TextChoices):
     RANDOM = "random", "Random (seeded)"
 
 
+class ConsensusMethod(models.TextChoices):
+    MAJORITY_VOTE = "majority_vote", "Majority vote"
+    DAWID_SKENE = "dawid_skene", "Dawid–Skene"
+
+
 class Dataset(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -37,6 +42,16 @@ class Dataset(models.Model):
         max_length=16, choices=Assignment.choices, default=Assignment.BREADTH_FIRST
     )
     assignment_seed = models.PositiveIntegerField(default=0)
+    # The label set's order is a scale (e.g. 1-5 stars): agreement is also measured as ordinal
+    # and interval data.
+    labels_ordered = models.BooleanField(default=False)
+    consensus_method = models.CharField(
+        max_length=16, choices=ConsensusMethod.choices, default=ConsensusMethod.MAJORITY_VOTE
+    )
+    # The fitted consensus model of the latest agreement job, so that new answers get the same
+    # consensus without refitting: {"method", "job", "label_ids", "priors"} (Dawid-Skene; the
+    # labellers' confusion matrices are on Labeller.confusion).
+    consensus_model = models.JSONField(null=True, blank=True)
     # The union of field names seen in items' data and metadata (kept up to date by imports),
     # so that exports know their columns without scanning the items.
     data_fields = models.JSONField(default=list, blank=True)
@@ -101,6 +116,11 @@ class Labeller(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # From the latest agreement job: agreement with the leave-one-out consensus (0 to 1), which
+    # breaks majority-vote ties, and the Dawid-Skene confusion matrix (true x given, rows sum to
+    # 1, in Dataset.consensus_model's label order).
+    reliability = models.FloatField(null=True, blank=True)
+    confusion = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

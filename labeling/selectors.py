@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from django.db.models import Count, F, Max, Q, QuerySet
 
 from labeling.models import (
@@ -94,6 +95,10 @@ def dataset_progress(*, dataset_ids: list[int], user: Any = None) -> dict[int, d
     return progress
 
 
+# Up to this many items, annotation_pairs reads their labels with one plain query by id.
+FEW_ITEMS = 10_000
+
+
 def annotation_pairs(
     *, dataset_id: int, item_ids: list[int] | None = None, import_batch_id: int | None = None
 ) -> dict[str, Any]:
@@ -111,7 +116,7 @@ def annotation_pairs(
             [import_batch_id],
         )
         touched = np.unique(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
-    few = touched is not None and touched.size <= 10_000
+    few = touched is not None and touched.size <= FEW_ITEMS
     few_ids = touched.tolist() if few and touched is not None else []
     annotations = Annotation.objects.filter(item__dataset_id=dataset_id).exclude(
         source=AnnotationSource.PRELABEL
@@ -122,13 +127,31 @@ def annotation_pairs(
         decisions = decisions.filter(item_id__in=few_ids)
     # The item's content hash keys the consensus tie-break, so that a copy of the dataset
     # (other ids, same content) gets the same reference labels.
-    triples = annotations.values_list("item_id", "label_id", "item__content_hash")
-    # A server-side cursor for many rows; a plain query (one round trip) for a few items.
-    annotation_rows = triples if few else triples.iterator(chunk_size=20_000)
-    flat = np.fromiter(
-        (v for row in annotation_rows for v in (row[0], row[1], int(row[2][:15] or "0", 16))),
-        dtype=np.int64,
-    ).reshape(-1, 3)
+    if not few and db.is_postgres():
+        # Many labels: one COPY, read by Arrow (the hash prefix as a number computed in SQL).
+        columns = db.query_columns(
+            "SELECT a.item_id, a.label_id, "
+            "('x' || lpad(substr(i.content_hash, 1, 15), 16, '0'))::bit(64)::bigint, "
+            "a.labeller_id FROM labeling_annotation a "
+            "JOIN labeling_item i ON i.id = a.item_id "
+            f"WHERE a.labeller_id IN (SELECT id FROM labeling_labeller WHERE dataset_id = "
+            f"{int(dataset_id)}) AND a.source <> '{AnnotationSource.PRELABEL.value}'",
+            [],
+            ["int64", "int64", "int64", "int64"],
+        )
+        flat = np.stack(columns, axis=1) if columns[0].size else np.zeros((0, 4), np.int64)
+    else:
+        quads = annotations.values_list("item_id", "label_id", "item__content_hash", "labeller_id")
+        # A server-side cursor for many rows; a plain query (one round trip) for a few items.
+        annotation_rows = quads if few else quads.iterator(chunk_size=20_000)
+        flat = np.fromiter(
+            (
+                v
+                for row in annotation_rows
+                for v in (row[0], row[1], int(row[2][:15] or "0", 16), row[3])
+            ),
+            dtype=np.int64,
+        ).reshape(-1, 4)
     if touched is None:
         touched = np.fromiter(
             Item.objects.filter(dataset_id=dataset_id)
@@ -155,10 +178,66 @@ def annotation_pairs(
         "item_id": flat[:, 0],
         "label_id": label_ids,
         "item_key": flat[:, 2],
+        "labeller_id": flat[:, 3],
         "label_key": key_of[label_ids],
         "touched": touched,
         "decided": dict(decided_rows),
     }
+
+
+@dataclass(frozen=True)
+class AnnotationFrame:
+    """Every human and imported label of a dataset's (non-augmented) items, as arrays for the
+    numeric code: ``annotations`` has int64 columns item, labeller, label (the label's position
+    in ``label_ids``) and float time_ms (NaN where unknown); ``decided`` maps item id → label
+    position of the reviewer's decisions."""
+
+    annotations: pd.DataFrame
+    decided: pd.Series
+    label_ids: list[int]
+    label_names: list[str]
+
+
+def annotation_frame(*, dataset_id: int) -> AnnotationFrame:
+    """All labels of a dataset in one frame (COPY on PostgreSQL): pre-labels and augmented
+    items are left out, as they say nothing about how people agree."""
+    labels = list(
+        Label.objects.filter(dataset_id=dataset_id)
+        .order_by("position", "id")
+        .values_list("id", "name")
+    )
+    label_ids = [pk for pk, _ in labels]
+    code = np.full(max(label_ids, default=0) + 1, -1, dtype=np.int64)
+    code[label_ids] = np.arange(len(label_ids))
+    dataset = int(dataset_id)
+    item, labeller, label, time_ms = db.query_columns(
+        "SELECT a.item_id, a.labeller_id, a.label_id, a.time_spent_ms "
+        "FROM labeling_annotation a WHERE a.labeller_id IN "
+        f"(SELECT id FROM labeling_labeller WHERE dataset_id = {dataset}) "
+        f"AND a.source <> '{AnnotationSource.PRELABEL.value}'",
+        [],
+        ["int64", "int64", "int64", "float64"],
+    )
+    frame = pd.DataFrame(
+        {"item": item, "labeller": labeller, "label": code[label], "time_ms": time_ms}
+    )
+    augmented = list(
+        Item.objects.filter(dataset_id=dataset_id, parent__isnull=False).values_list(
+            "id", flat=True
+        )
+    )
+    if augmented:
+        frame = frame[~frame["item"].isin(augmented)]
+    frame = frame.sort_values(["item", "labeller"], kind="stable", ignore_index=True)
+    decided_rows = list(
+        Decision.objects.filter(item__dataset_id=dataset_id).values_list("item_id", "label_id")
+    )
+    decided = pd.Series(
+        [int(code[label_id]) for _, label_id in decided_rows],
+        index=[item_id for item_id, _ in decided_rows],
+        dtype="int64",
+    )
+    return AnnotationFrame(frame, decided, label_ids, [name for _, name in labels])
 
 
 ITEM_EXPORT_COLUMNS = (

@@ -74,6 +74,8 @@ class DatasetSerializer(serializers.ModelSerializer):
             "annotators_per_item",
             "assignment",
             "assignment_seed",
+            "labels_ordered",
+            "consensus_method",
             "data_fields",
             "metadata_fields",
             "role",

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ from labeling import fastcsv, formats, images
 from labeling.models import (
     Annotation,
     AnnotationSource,
+    ConsensusMethod,
     Dataset,
+    Decision,
     ImportBatch,
     Item,
     Label,
@@ -32,7 +35,7 @@ from labeling.models import (
     Reservation,
     Role,
 )
-from quality.analysis.consensus import majority_vote
+from quality.analysis.consensus import Consensus, dawid_skene_apply, majority_vote
 from workbench import db
 from workbench.errors import BadInput, Conflict
 from workbench.jobs import JobError, Progress, job_create
@@ -182,6 +185,8 @@ def dataset_update(*, dataset: Dataset, **fields: Any) -> Dataset:
         changed.append("guidelines_version")
     if changed:
         dataset.save(update_fields=[*changed, "updated_at"])
+    if "consensus_method" in changed:
+        reference_labels_refresh(dataset_id=dataset.pk)
     return dataset
 
 
@@ -896,12 +901,7 @@ def reference_labels_refresh(
     pairs = annotation_pairs(
         dataset_id=dataset_id, item_ids=item_list, import_batch_id=import_batch_id
     )
-    consensus = majority_vote(
-        pairs["item_id"],
-        pairs["label_id"],
-        item_keys=pairs["item_key"],
-        label_keys=pairs["label_key"],
-    )
+    consensus, method = _consensus(dataset_id, pairs)
     # Per touched item: its row among the consensus rows, if it has labels at all.
     touched = pairs["touched"]
     position = np.searchsorted(consensus.item_ids, touched)
@@ -919,11 +919,62 @@ def reference_labels_refresh(
         if item_id in decided:
             rows.append((item_id, n, decided[item_id], "decision", 1.0))
         elif with_labels:
-            rows.append((item_id, n, label, "majority_vote", conf))
+            rows.append((item_id, n, label, method, conf))
         else:
             rows.append((item_id, 0, None, "", None))
     _write_reference(rows)
     return len(rows)
+
+
+def _consensus(dataset_id: int, pairs: dict[str, Any]) -> tuple[Consensus, str]:
+    """The consensus of some items' labels by the dataset's method. Dawid–Skene uses the model
+    the latest agreement job fitted (priors and labellers' confusion matrices), so a new answer
+    gets the consensus the job would give; without a fitted model it is majority vote, whose
+    ties go to the labels of the more reliable labellers, then to a seeded draw."""
+    dataset = Dataset.objects.only("consensus_method", "consensus_model").get(pk=dataset_id)
+    labellers = np.unique(pairs["labeller_id"]).tolist()
+    model = dataset.consensus_model or {}
+    if (
+        dataset.consensus_method == ConsensusMethod.DAWID_SKENE
+        and model.get("method") == ConsensusMethod.DAWID_SKENE
+        and pairs["label_id"].size
+        and set(np.unique(pairs["label_id"]).tolist()) <= set(model["label_ids"])
+    ):
+        label_ids = np.asarray(model["label_ids"], dtype=np.int64)
+        position = np.zeros(int(label_ids.max()) + 1, dtype=np.int64)
+        position[label_ids] = np.arange(label_ids.size)
+        fitted = dict(
+            Labeller.objects.filter(pk__in=labellers, confusion__isnull=False).values_list(
+                "id", "confusion"
+            )
+        )
+        confusion = np.asarray(
+            [fitted.get(pk, model["default_confusion"]) for pk in labellers], dtype=np.float64
+        )
+        result = dawid_skene_apply(
+            pairs["item_id"],
+            np.searchsorted(np.asarray(labellers, dtype=np.int64), pairs["labeller_id"]),
+            position[pairs["label_id"]],
+            priors=np.asarray(model["priors"], dtype=np.float64),
+            confusion=confusion,
+            item_keys=pairs["item_key"],
+            label_keys=pairs["label_key"],
+        )
+        return replace(result, labels=label_ids[result.labels]), ConsensusMethod.DAWID_SKENE
+    reliability: dict[int, float] = {
+        pk: value
+        for pk, value in Labeller.objects.filter(pk__in=labellers).values_list("id", "reliability")
+        if value is not None
+    }
+    result = majority_vote(
+        pairs["item_id"],
+        pairs["label_id"],
+        item_keys=pairs["item_key"],
+        label_keys=pairs["label_key"],
+        labeller_ids=pairs["labeller_id"],
+        reliability=reliability or None,
+    )
+    return result, ConsensusMethod.MAJORITY_VOTE
 
 
 _REFERENCE_COLUMNS = [
@@ -1103,3 +1154,136 @@ def annotations_submit(
     Reservation.objects.filter(labeller=labeller, item_id__in=item_ids).delete()
     reference_labels_refresh(dataset_id=dataset.pk, item_ids=item_ids)
     return saved
+
+
+def _label_named(dataset: Dataset, name: str) -> Label:
+    label = Label.objects.filter(dataset=dataset, name=name).first()
+    if label is None:
+        names = ", ".join(Label.objects.filter(dataset=dataset).values_list("name", flat=True))
+        raise ValidationError({"label": [f"Unknown label '{name}'. Labels: {names}."]})
+    return label
+
+
+@transaction.atomic
+def decision_record(
+    *,
+    dataset: Dataset,
+    item_id: int,
+    label: str,
+    reviewer: Any,
+    note: str = "",
+    method: str = Decision.Method.REVIEW,
+) -> Decision:
+    """A reviewer's final label for an item: it becomes the item's reference label, and the
+    change (old → new, who, why) goes into the label event log. Deciding the same again changes
+    nothing."""
+    chosen = _label_named(dataset, label)
+    item = (
+        Item.objects.select_for_update(of=("self",))
+        .filter(dataset=dataset, pk=item_id)
+        .select_related("reference_label")
+        .first()
+    )
+    if item is None:
+        raise ValidationError({"item": [f"There is no item {item_id} in this dataset."]})
+    existing = Decision.objects.filter(item=item).first()
+    if existing and existing.label_id == chosen.pk and existing.note == note:
+        return existing
+    old = item.reference_label.name if item.reference_label else ""
+    decision, _ = Decision.objects.update_or_create(
+        item=item, defaults={"label": chosen, "reviewer": reviewer, "method": method, "note": note}
+    )
+    LabelEvent.objects.create(
+        dataset=dataset,
+        item=item,
+        kind=LabelEvent.Kind.DECISION,
+        actor=reviewer,
+        old_label=old,
+        new_label=chosen.name,
+        reason=note,
+        created_at=timezone.now(),
+    )
+    item.reference_label = chosen
+    item.reference_method = "decision"
+    item.reference_confidence = 1.0
+    item.save(update_fields=["reference_label", "reference_method", "reference_confidence"])
+    return decision
+
+
+_UNANIMOUS_SQL = """
+    SELECT a.item_id, MIN(a.label_id), COUNT(*)
+    FROM labeling_annotation a
+    WHERE a.labeller_id IN (SELECT id FROM labeling_labeller WHERE dataset_id = %s)
+      AND a.source <> %s
+      AND NOT EXISTS (SELECT 1 FROM labeling_decision d WHERE d.item_id = a.item_id)
+    GROUP BY a.item_id
+    HAVING COUNT(*) >= %s AND COUNT(DISTINCT a.label_id) = 1
+"""
+
+
+@transaction.atomic
+def decisions_accept_unanimous(
+    *, dataset: Dataset, reviewer: Any, min_labels: int | None = None
+) -> int:
+    """Accept the label of every undecided item on which all its labellers agree (at least
+    ``min_labels`` of them: the dataset's overlap, and never fewer than two) as its decision.
+    Returns how many items were decided."""
+    needed = max(2, min_labels or dataset.annotators_per_item)
+    rows = db.fetch_all(_UNANIMOUS_SQL, [dataset.pk, AnnotationSource.PRELABEL.value, needed])
+    if not rows:
+        return 0
+    names = dict(Label.objects.filter(dataset=dataset).values_list("id", "name"))
+    now = timezone.now()
+    Decision.objects.bulk_create(
+        [
+            Decision(
+                item_id=item_id,
+                label_id=label_id,
+                reviewer=reviewer,
+                method=Decision.Method.CONSENSUS,
+                note=f"Unanimous: {count} of {count} labellers.",
+            )
+            for item_id, label_id, count in rows
+        ],
+        batch_size=5000,
+    )
+    old: dict[int, str | None] = {}
+    for chunk in _chunks([r[0] for r in rows], 10_000):
+        old.update(Item.objects.filter(pk__in=chunk).values_list("id", "reference_label__name"))
+    LabelEvent.objects.bulk_create(
+        [
+            LabelEvent(
+                dataset=dataset,
+                item_id=item_id,
+                kind=LabelEvent.Kind.DECISION,
+                actor=reviewer,
+                old_label=old.get(item_id) or "",
+                new_label=names[label_id],
+                reason="Accepted: unanimous labellers.",
+                created_at=now,
+            )
+            for item_id, label_id, _ in rows
+        ],
+        batch_size=5000,
+    )
+    _write_reference(
+        [(item_id, count, label_id, "decision", 1.0) for item_id, label_id, count in rows]
+    )
+    return len(rows)
+
+
+@transaction.atomic
+def decisions_record(
+    *, dataset: Dataset, reviewer: Any, entries: list[dict[str, Any]]
+) -> list[Decision]:
+    """Record several decisions, all or nothing."""
+    return [
+        decision_record(
+            dataset=dataset,
+            item_id=entry["item"],
+            label=entry["label"],
+            reviewer=reviewer,
+            note=entry.get("note", ""),
+        )
+        for entry in entries
+    ]

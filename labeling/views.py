@@ -77,6 +77,29 @@ def label(request: HttpRequest, dataset_id: int) -> HttpResponse:
 
 
 @login_required
+@ensure_csrf_cookie
+def review(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """The disagreement review queue: one item at a time, decided with one key (the work is
+    done by static/workbench/review.js through the REST API). Owners and reviewers only."""
+    dataset, role = _member_dataset(request, dataset_id)
+    if role not in (Role.OWNER, Role.REVIEWER):
+        raise PermissionDenied("Only owners and reviewers review disagreements.")
+    config = {
+        "dataset": dataset.pk,
+        "labels": [{"name": lab.name, "hotkey": lab.hotkey} for lab in dataset.labels.all()],
+        "minLabels": max(2, dataset.annotators_per_item),
+        "api": {
+            "disagreements": reverse("api-disagreements", args=[dataset.pk]),
+            "decisions": reverse("api-decisions", args=[dataset.pk]),
+            "acceptUnanimous": reverse("api-accept-unanimous", args=[dataset.pk]),
+        },
+    }
+    return render(
+        request, "labeling/review.html", {"dataset": dataset, "role": role, "config": config}
+    )
+
+
+@login_required
 def dataset_overview(request: HttpRequest, dataset_id: int) -> HttpResponse:
     """A dataset at a glance: progress, label distribution, members, imports, jobs."""
     dataset, role = _member_dataset(request, dataset_id)

@@ -68,3 +68,47 @@ def execute(sql: str, params: Sequence[Any] = ()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
+
+
+def query_columns(sql: str, params: Sequence[Any], dtypes: Sequence[str]) -> list[Any]:
+    """Run a query and return its columns as numpy arrays of the given dtypes (NULL → NaN for
+    floats, 0 for integers). PostgreSQL streams the rows with COPY … TO STDOUT as CSV, read by
+    Arrow's vectorised parser; elsewhere the rows are fetched in one go."""
+    import numpy as np
+
+    if is_postgres():
+        import io
+
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
+        buffer = io.BytesIO()
+        with connection.cursor() as cursor:
+            inner = cursor.mogrify(sql, params) if params else sql
+            with cursor.cursor.copy(f"COPY ({inner}) TO STDOUT WITH (FORMAT csv)") as copy:
+                for block in copy:
+                    buffer.write(block)
+        names = [f"c{i}" for i in range(len(dtypes))]
+        if buffer.tell() == 0:
+            return [np.array([], dtype=d) for d in dtypes]
+        types = {
+            n: pa.float64() if d.startswith("float") else pa.int64()
+            for n, d in zip(names, dtypes, strict=True)
+        }
+        table = pa_csv.read_csv(
+            io.BytesIO(buffer.getvalue()),
+            read_options=pa_csv.ReadOptions(column_names=names),
+            convert_options=pa_csv.ConvertOptions(column_types=types),
+        )
+        out = []
+        for name, dtype in zip(names, dtypes, strict=True):
+            column = table.column(name)
+            fill = float("nan") if dtype.startswith("float") else 0
+            out.append(column.fill_null(fill).to_numpy().astype(dtype, copy=False))
+        return out
+    rows = fetch_all(sql, params)
+    out = []
+    for i, dtype in enumerate(dtypes):
+        fill = float("nan") if dtype.startswith("float") else 0
+        out.append(np.array([fill if r[i] is None else r[i] for r in rows], dtype=dtype))
+    return out

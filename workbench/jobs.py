@@ -109,7 +109,7 @@ def job_kind(
 
 
 def load_job_kinds() -> None:
-    for module in ["labeling.jobs", *settings.WORKBENCH_EXTRA_JOB_MODULES]:
+    for module in ["labeling.jobs", "quality.jobs", *settings.WORKBENCH_EXTRA_JOB_MODULES]:
         importlib.import_module(module)
 
 

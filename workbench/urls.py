@@ -10,6 +10,8 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from labeling import api as labeling_api
 from labeling import views as labeling_views
+from quality import api as quality_api
+from quality import views as quality_views
 from workbench import jobs_api
 
 api_v1 = [
@@ -55,6 +57,36 @@ api_v1 = [
         jobs_api.DatasetJobList.as_view(),
         name="api-dataset-jobs",
     ),
+    path(
+        "datasets/<int:dataset_id>/agreement/",
+        quality_api.Agreement.as_view(),
+        name="api-agreement",
+    ),
+    path(
+        "datasets/<int:dataset_id>/labellers/",
+        quality_api.LabellerQuality.as_view(),
+        name="api-labellers",
+    ),
+    path(
+        "datasets/<int:dataset_id>/consensus/",
+        quality_api.ConsensusList.as_view(),
+        name="api-consensus",
+    ),
+    path(
+        "datasets/<int:dataset_id>/disagreements/",
+        quality_api.Disagreements.as_view(),
+        name="api-disagreements",
+    ),
+    path(
+        "datasets/<int:dataset_id>/decisions/",
+        quality_api.Decisions.as_view(),
+        name="api-decisions",
+    ),
+    path(
+        "datasets/<int:dataset_id>/decisions/accept-unanimous/",
+        quality_api.AcceptUnanimous.as_view(),
+        name="api-accept-unanimous",
+    ),
     path("jobs/", jobs_api.JobList.as_view(), name="api-jobs"),
     path("jobs/<int:job_id>/", jobs_api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/cancel/", jobs_api.JobCancel.as_view(), name="api-job-cancel"),
@@ -65,6 +97,9 @@ urlpatterns = [
     path("", labeling_views.home, name="home"),
     path("datasets/<int:dataset_id>/", labeling_views.dataset_overview, name="dataset"),
     path("datasets/<int:dataset_id>/label/", labeling_views.label, name="label"),
+    path("datasets/<int:dataset_id>/review/", labeling_views.review, name="review"),
+    path("datasets/<int:dataset_id>/agreement/", quality_views.agreement_page, name="agreement"),
+    path("datasets/<int:dataset_id>/labellers/", quality_views.labellers_page, name="labellers"),
     path("datasets/<int:dataset_id>/import/", labeling_views.dataset_import, name="dataset-import"),
     path(
         "datasets/<int:dataset_id>/files/<path:path>",

@@ -46,6 +46,7 @@ def test_create_dataset_with_labels_and_members_in_the_admin(
             "assignment": "breadth_first",
             "assignment_seed": 0,
             "annotators_per_item": 2,
+            "consensus_method": "majority_vote",
             "labels-TOTAL_FORMS": 2,
             "labels-INITIAL_FORMS": 0,
             "labels-0-name": "yes",

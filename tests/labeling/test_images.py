@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import uuid
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -117,13 +118,15 @@ def s3_bucket(settings: Any) -> Iterator[Any]:
     endpoint = f"http://{host}:{port}"
     credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **credentials)
-    client.create_bucket(Bucket="workbench-images")
+    # moto keeps its buckets for the whole process: a bucket of its own for each test.
+    bucket = f"workbench-images-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
-                "bucket_name": "workbench-images",
+                "bucket_name": bucket,
                 "endpoint_url": endpoint,
                 "region_name": "us-east-1",
                 "access_key": "test",
@@ -135,13 +138,14 @@ def s3_bucket(settings: Any) -> Iterator[Any]:
         },
     }
     try:
-        yield client
+        yield client, bucket
     finally:
         server.stop()
 
 
-def bucket_keys(client: Any) -> list[str]:
-    listing = client.list_objects_v2(Bucket="workbench-images")
+def bucket_keys(s3: tuple[Any, str]) -> list[str]:
+    client, bucket = s3
+    listing = client.list_objects_v2(Bucket=bucket)
     return sorted(o["Key"] for o in listing.get("Contents", []))
 
 

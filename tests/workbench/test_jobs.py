@@ -20,7 +20,7 @@ def test_unknown_and_unavailable_kinds(dataset: Dataset, api: Any) -> None:
     response = api.post(url, {"kind": "teleport", "params": {}}, format="json")
     assert response.status_code == 400
     assert "Unknown job kind 'teleport'" in str(response.json())
-    response = api.post(url, {"kind": "agreement"}, format="json")
+    response = api.post(url, {"kind": "drift"}, format="json")
     assert response.status_code == 400
     assert "not available yet" in str(response.json())
     response = api.post(url, {"kind": "import", "params": {"import_batch": 12345}}, format="json")
