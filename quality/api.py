@@ -50,7 +50,8 @@ class Agreement(APIView):
 
 class LabellerQuality(APIView):
     """Per labeller, from the latest agreement report: volume, agreement with the others
-    (leave-one-out, 95% interval), Dawid-Skene accuracy, median time per item, and a flag for
+    (leave-one-out, 95% interval), Dawid-Skene accuracy and confusion matrix (true label rows ×
+    given label columns, in the order of ``labels``), median time per item, and a flag for
     labellers far below the rest."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
@@ -61,6 +62,7 @@ class LabellerQuality(APIView):
             {
                 "job": job.pk,
                 "median_labeller_agreement": report.get("median_labeller_agreement"),
+                "labels": report.get("labels", []),
                 "labellers": report.get("labellers", []),
                 "definitions": {
                     k: DEFINITIONS[k] for k in ("labeller_agreement", "ds_accuracy", "flagged")

@@ -106,7 +106,13 @@ def agreement_run(
     table["flagged"] = (
         (table["n"] >= FLAG_MIN_LABELS) & table["high"].notna() & (table["high"] < median)
     )
+    confusion = {
+        int(pk): np.round(ds.confusion[i], 3).tolist()
+        for i, pk in enumerate(ds.labeller_ids.tolist())
+    }
     result["labellers"] = frame_records(table)
+    for row in result["labellers"]:
+        row["confusion"] = confusion.get(row["labeller"])
     result["median_labeller_agreement"] = None if np.isnan(median) else median
     result["labels"] = frame.label_names
     for row in result["classes"]:

@@ -439,6 +439,20 @@ def _interval_bar(row: dict[str, Any], median: float | None) -> dict[str, Any] |
     }
 
 
+def _confusion_rows(matrix: Any, labels: list[str]) -> list[dict[str, Any]] | None:
+    """A labeller's Dawid-Skene confusion matrix as table rows: true label, then the chance of
+    each given label (as percentages), the diagonal marked."""
+    if not matrix or len(matrix) != len(labels):
+        return None
+    return [
+        {
+            "true": labels[i],
+            "cells": [{"value": _pct(v), "diagonal": i == j} for j, v in enumerate(row)],
+        }
+        for i, row in enumerate(matrix)
+    ]
+
+
 @login_required
 @require_http_methods(["GET"])
 def labellers_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
@@ -476,12 +490,14 @@ def labellers_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
                 "agreement": _interval(r.get("rate"), r.get("low"), r.get("high")),
                 "bar": _interval_bar(r, median),
                 "ds_accuracy": _pct(r.get("ds_accuracy")),
+                "confusion": _confusion_rows(r.get("confusion"), report.get("labels") or []),
                 "time": _seconds(r.get("median_time_ms")),
                 "flagged": bool(r.get("flagged")),
             }
             for r in rows
         ]
         context["flagged"] = sum(1 for r in rows if r.get("flagged"))
+        context["labels"] = report.get("labels") or []
         context["median"] = _pct(median)
         context["columns"] = [
             {

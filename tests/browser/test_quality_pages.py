@@ -67,6 +67,11 @@ def test_run_the_first_agreement_job_and_read_the_report(
     expect(first_cells.first).to_have_text("Gil")
     page.get_by_role("link", name="Agreement (95% interval)").click()
     expect(first_cells.first).to_have_text("Fox")
+    # Fox's Dawid-Skene confusion matrix opens from the accuracy cell.
+    page.locator("table.labellers tbody tr").first.locator("details.confusion summary").click()
+    matrix = page.locator("table.confusion-matrix").first
+    expect(matrix).to_be_visible()
+    expect(matrix.locator("tbody tr")).to_have_count(3)
     assert page.console_errors == []
     screenshot(page, "labellers")
 

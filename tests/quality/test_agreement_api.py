@@ -314,3 +314,81 @@ def test_undefined_figures_are_reported_as_such(owner: Any, upload: Any, run_job
     assert report["fleiss"]["value"] is None and report["fleiss"]["reason"]
     classes = {row["label"]: row for row in report["classes"]}
     assert classes["never used"]["pairs"] == 0 and classes["never used"]["agreement"] is None
+
+
+def _reference(name: str) -> dict[str, Any]:
+    example: dict[str, Any] = json.loads(REFERENCE.read_text())[name]
+    return example
+
+
+def _pair_kappa(report: dict[str, Any], a: str, b: str) -> float:
+    pairwise = report["pairwise"]
+    names = pairwise["names"]
+    value: float = pairwise["kappa"][names.index(a)][names.index(b)]
+    return value
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason=f"No reference data at {REFERENCE}.")
+def test_every_published_example_through_the_api(
+    owner: Any, upload: Any, run_job: Any, api: Any
+) -> None:
+    def dataset_with(name: str, labels: list[str], rows: list[tuple[str, str, str]]) -> Dataset:
+        dataset = services.dataset_create(
+            name=name, created_by=owner, labels=labels, annotators_per_item=20
+        )
+        api.patch(f"/api/v1/datasets/{dataset.pk}/", {"labels_ordered": True}, format="json")
+        import_long(upload, dataset, rows)
+        return dataset
+
+    # Wikipedia's Krippendorff example: coders x units with gaps.
+    example = _reference("wikipedia_krippendorff_3x15")
+    rows = [
+        (f"u{u}", f"coder{c}", str(v))
+        for c, coder in enumerate(example["data"])
+        for u, v in enumerate(coder)
+        if v is not None
+    ]
+    report = run_job(dataset_with("Wikipedia alpha", ["1", "2", "3", "4"], rows))["result"]
+    assert report["alpha_nominal"]["value"] == pytest.approx(
+        example["expected"]["nominal"], abs=5e-4
+    )
+    assert report["alpha_interval"]["value"] == pytest.approx(
+        example["expected"]["interval"], abs=5e-4
+    )
+
+    # Fleiss (1971): 30 patients x 6 psychiatrists, 5 diagnoses.
+    example = _reference("fleiss1971_diagnoses")
+    rows = [
+        (f"p{p}", f"psychiatrist{r}", str(code))
+        for p, patient in enumerate(example["data"])
+        for r, code in enumerate(patient)
+    ]
+    report = run_job(dataset_with("Fleiss 1971", ["1", "2", "3", "4", "5"], rows))["result"]
+    assert report["fleiss"]["value"] == pytest.approx(example["expected"]["fleiss_kappa"], abs=5e-4)
+
+    # SAS's Cohen table, expanded into the two raters' labels: pairwise kappa of the two.
+    example = _reference("sas_cohen_3x3")
+    rows, n = [], 0
+    for i, row in enumerate(example["data"]):
+        for j, count in enumerate(row):
+            for _ in range(count):
+                rows += [(f"s{n}", "rater1", "abc"[i]), (f"s{n}", "rater2", "abc"[j])]
+                n += 1
+    report = run_job(dataset_with("SAS", ["a", "b", "c"], rows))["result"]
+    assert _pair_kappa(report, "rater1", "rater2") == pytest.approx(
+        example["expected"]["kappa"], abs=5e-4
+    )
+
+    # irr's anxiety ratings, raters 2 and 3 (unweighted; the scale values that occur are the
+    # labels, as irr codes them).
+    example = _reference("irr_anxiety_kappa2")
+    rows = [
+        (f"s{s}", f"rater{r}", str(subject[r]))
+        for s, subject in enumerate(example["data"])
+        for r in (1, 2)
+    ]
+    labels = sorted({v for _, _, v in rows}, key=int)
+    report = run_job(dataset_with("anxiety", labels, rows))["result"]
+    assert _pair_kappa(report, "rater1", "rater2") == pytest.approx(
+        example["expected"]["kappa2(anxiety[,2:3]) unweighted"], abs=5e-4
+    )

@@ -74,7 +74,7 @@ def make_dataset(owner: Any, upload: Any, name: str = "Sentiment") -> Dataset:
 
 def row_names(html: str) -> list[str]:
     """The labeller names of the labellers table, top to bottom."""
-    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    body = html.split('<table class="grid labellers', 1)[1]
     return re.findall(r"<tr(?: class=\"flagged\")?>\s*<td>(.*?)</td>", body)
 
 
@@ -299,6 +299,18 @@ def test_labellers_table_sorts(sentiment: Dataset, run_job: Any, owner: Any) -> 
     html = client.get(url, {"sort": "time", "dir": "asc"}).content.decode()
     assert row_names(html)[0] == "Gil"  # 0.9 s per item
     assert "0.9 s" in html
+
+
+def test_labellers_show_their_dawid_skene_confusion(
+    sentiment: Dataset, run_job: Any, owner: Any
+) -> None:
+    report = run_job(sentiment)["result"]
+    fox = next(r for r in report["labellers"] if r["name"] == "Fox")
+    matrix = fox["confusion"]
+    assert len(matrix) == 3 and all(abs(sum(row) - 1) < 0.01 for row in matrix)
+    html = page_for(owner).get(f"/datasets/{sentiment.pk}/labellers/").content.decode()
+    assert "Dawid–Skene confusion of Fox" in html
+    assert f'<td class="diagonal">{round(100 * matrix[0][0])}%</td>' in html
 
 
 def test_an_unknown_sort_falls_back_to_the_default(
