@@ -227,8 +227,17 @@ class Item(models.Model):
     )
     # Denormalised for fast filtering and assignment; kept current by the label services.
     annotation_count = models.PositiveIntegerField(default=0)
+    # No database constraint: a full consensus run rewrites every item's reference label, and
+    # the constraint's check cost a lookup per row (a second on 300,000 items). Labels are only
+    # deleted through the ORM, which nulls this link (SET_NULL).
     reference_label = models.ForeignKey(
-        Label, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        Label,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     reference_method = models.CharField(max_length=32, blank=True)
     reference_confidence = models.FloatField(null=True, blank=True)

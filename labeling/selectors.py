@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from django.db.models import Count, F, Max, Q, QuerySet
 
@@ -95,6 +96,19 @@ def dataset_progress(*, dataset_ids: list[int], user: Any = None) -> dict[int, d
     return progress
 
 
+def label_key(name: str) -> int:
+    """A label's stable tie-break key (from its name, so copies of a dataset agree)."""
+    return int(hashlib.blake2b(name.encode(), digest_size=7).hexdigest(), 16)
+
+
+def item_key(content_hash: str) -> int:
+    """An item's stable tie-break key: the first 60 bits of its content hash."""
+    return int(content_hash[:15] or "0", 16)
+
+
+# The same as item_key, computed by PostgreSQL.
+ITEM_KEY_SQL = "('x' || lpad(substr(i.content_hash, 1, 15), 16, '0'))::bit(64)::bigint"
+
 # Up to this many items, annotation_pairs reads their labels with one plain query by id.
 FEW_ITEMS = 10_000
 
@@ -130,8 +144,7 @@ def annotation_pairs(
     if not few and db.is_postgres():
         # Many labels: one COPY, read by Arrow (the hash prefix as a number computed in SQL).
         columns = db.query_columns(
-            "SELECT a.item_id, a.label_id, "
-            "('x' || lpad(substr(i.content_hash, 1, 15), 16, '0'))::bit(64)::bigint, "
+            f"SELECT a.item_id, a.label_id, {ITEM_KEY_SQL}, "
             "a.labeller_id FROM labeling_annotation a "
             "JOIN labeling_item i ON i.id = a.item_id "
             f"WHERE a.labeller_id IN (SELECT id FROM labeling_labeller WHERE dataset_id = "
@@ -145,11 +158,7 @@ def annotation_pairs(
         # A server-side cursor for many rows; a plain query (one round trip) for a few items.
         annotation_rows = quads if few else quads.iterator(chunk_size=20_000)
         flat = np.fromiter(
-            (
-                v
-                for row in annotation_rows
-                for v in (row[0], row[1], int(row[2][:15] or "0", 16), row[3])
-            ),
+            (v for row in annotation_rows for v in (row[0], row[1], item_key(row[2]), row[3])),
             dtype=np.int64,
         ).reshape(-1, 4)
     if touched is None:
@@ -167,7 +176,7 @@ def annotation_pairs(
         keep = np.isin(np.array([r[0] for r in decided_rows], dtype=np.int64), touched)
         decided_rows = [r for r, k in zip(decided_rows, keep.tolist(), strict=True) if k]
     label_keys = {
-        pk: int(hashlib.blake2b(name.encode(), digest_size=7).hexdigest(), 16)
+        pk: label_key(name)
         for pk, name in Label.objects.filter(dataset_id=dataset_id).values_list("id", "name")
     }
     label_ids = flat[:, 1]
@@ -189,13 +198,15 @@ def annotation_pairs(
 class AnnotationFrame:
     """Every human and imported label of a dataset's (non-augmented) items, as arrays for the
     numeric code: ``annotations`` has int64 columns item, labeller, label (the label's position
-    in ``label_ids``) and float time_ms (NaN where unknown); ``decided`` maps item id → label
-    position of the reviewer's decisions."""
+    in ``label_ids``), item_key (the item's tie-break key) and float time_ms (NaN where
+    unknown); ``decided`` maps item id → label position of the reviewer's decisions;
+    ``label_keys`` are the labels' tie-break keys, by position."""
 
     annotations: pd.DataFrame
     decided: pd.Series
     label_ids: list[int]
     label_names: list[str]
+    label_keys: npt.NDArray[np.int64]
 
 
 def annotation_frame(*, dataset_id: int) -> AnnotationFrame:
@@ -209,17 +220,41 @@ def annotation_frame(*, dataset_id: int) -> AnnotationFrame:
     label_ids = [pk for pk, _ in labels]
     code = np.full(max(label_ids, default=0) + 1, -1, dtype=np.int64)
     code[label_ids] = np.arange(len(label_ids))
-    dataset = int(dataset_id)
     item, labeller, label, time_ms = db.query_columns(
         "SELECT a.item_id, a.labeller_id, a.label_id, a.time_spent_ms "
         "FROM labeling_annotation a WHERE a.labeller_id IN "
-        f"(SELECT id FROM labeling_labeller WHERE dataset_id = {dataset}) "
+        f"(SELECT id FROM labeling_labeller WHERE dataset_id = {int(dataset_id)}) "
         f"AND a.source <> '{AnnotationSource.PRELABEL.value}'",
         [],
         ["int64", "int64", "int64", "float64"],
     )
+    # The items' tie-break keys, looked up by id (cheaper than joining a million labels).
+    if db.is_postgres():
+        key_ids, keys = db.query_columns(
+            f"SELECT i.id, {ITEM_KEY_SQL} FROM labeling_item i "
+            f"WHERE i.dataset_id = {int(dataset_id)}",
+            [],
+            ["int64", "int64"],
+        )
+    else:
+        pairs = db.fetch_all(
+            "SELECT id, content_hash FROM labeling_item WHERE dataset_id = %s",
+            [dataset_id],
+        )
+        key_ids = np.array([p[0] for p in pairs], dtype=np.int64)
+        keys = np.array([item_key(p[1]) for p in pairs], dtype=np.int64)
+    order = np.argsort(key_ids)
+    key_ids, keys = key_ids[order], keys[order]
+    position = np.minimum(np.searchsorted(key_ids, item), max(key_ids.size - 1, 0))
+    key = keys[position] if key_ids.size else np.zeros(item.size, dtype=np.int64)
     frame = pd.DataFrame(
-        {"item": item, "labeller": labeller, "label": code[label], "time_ms": time_ms}
+        {
+            "item": item,
+            "labeller": labeller,
+            "label": code[label],
+            "time_ms": time_ms,
+            "item_key": key,
+        }
     )
     augmented = list(
         Item.objects.filter(dataset_id=dataset_id, parent__isnull=False).values_list(
@@ -237,7 +272,13 @@ def annotation_frame(*, dataset_id: int) -> AnnotationFrame:
         index=[item_id for item_id, _ in decided_rows],
         dtype="int64",
     )
-    return AnnotationFrame(frame, decided, label_ids, [name for _, name in labels])
+    return AnnotationFrame(
+        frame,
+        decided,
+        label_ids,
+        [name for _, name in labels],
+        np.array([label_key(name) for _, name in labels], dtype=np.int64),
+    )
 
 
 ITEM_EXPORT_COLUMNS = (

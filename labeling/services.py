@@ -922,7 +922,7 @@ def reference_labels_refresh(
             rows.append((item_id, n, label, method, conf))
         else:
             rows.append((item_id, 0, None, "", None))
-    _write_reference(rows)
+    reference_labels_write(rows)
     return len(rows)
 
 
@@ -989,7 +989,9 @@ _REFERENCE_COLUMNS = [
 _INLINE_ROWS = 500
 
 
-def _write_reference(rows: list[tuple[Any, ...]]) -> None:
+def reference_labels_write(rows: list[tuple[Any, ...]]) -> None:
+    """Store reference labels: rows of (item id, annotation count, label id, method,
+    confidence); only the rows that change are rewritten."""
     if not rows:
         return
     # Rewrite only the rows that change: an UPDATE of an unchanged row still costs a new row
@@ -1266,7 +1268,7 @@ def decisions_accept_unanimous(
         ],
         batch_size=5000,
     )
-    _write_reference(
+    reference_labels_write(
         [(item_id, count, label_id, "decision", 1.0) for item_id, label_id, count in rows]
     )
     return len(rows)

@@ -20,6 +20,8 @@ from labeling import services
 from labeling.api import STAFF, dataset_for
 from labeling.models import Decision, Item
 from quality import selectors
+from quality import services as quality_services
+from quality.models import LabelIssue, ModelRun
 from quality.services import DEFINITIONS
 from workbench.serializers import JobSerializer
 
@@ -216,3 +218,191 @@ class AcceptUnanimous(APIView):
             min_labels=serializer.validated_data.get("min_labels"),
         )
         return Response({"decided": count})
+
+
+class ModelRunSerializer(serializers.ModelSerializer[ModelRun]):
+    created_by = serializers.CharField(source="created_by.username", default=None)
+
+    class Meta:
+        model = ModelRun
+        fields = [
+            "id",
+            "name",
+            "version",
+            "hyperparameters",
+            "trained_on",
+            "source",
+            "job",
+            "prediction_count",
+            "renormalised_count",
+            "metrics",
+            "dataset_state",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ModelRunInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200)
+    version = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    hyperparameters = serializers.DictField(required=False, default=dict)
+    trained_on = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The dataset version the model was trained on.",
+    )
+    labels = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="The class order of list-shaped probabilities (default: the dataset's).",
+    )
+    # A plain JSON list: checked in bulk by the service (a field per entry would cost seconds
+    # on 100,000 predictions).
+    predictions = serializers.JSONField(
+        help_text='[{"item": id | "external_id": "…", "probabilities": [p1, p2, …] | '
+        '{"label": p, …}}, …]'
+    )
+
+    def validate_predictions(self, value: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+            raise serializers.ValidationError(
+                "Give a list of {item or external_id, probabilities}."
+            )
+        return value
+
+
+class ModelRuns(generics.ListAPIView):
+    """A dataset's model runs (newest first). POST a model's name, version, hyperparameters,
+    the dataset version it was trained on and its class probabilities per item: rows that
+    miss 1 by a little are renormalised (``renormalised_count``); the wrong number of classes,
+    unknown items, NaN or negative values are refused and nothing is stored."""
+
+    serializer_class = ModelRunSerializer
+
+    def get_queryset(self) -> QuerySet[ModelRun]:
+        if getattr(self, "swagger_fake_view", False):
+            return ModelRun.objects.none()
+        dataset, _ = dataset_for(self.request, self.kwargs["dataset_id"], STAFF)
+        return ModelRun.objects.filter(dataset=dataset).select_related("created_by")
+
+    @extend_schema(request=ModelRunInputSerializer, responses={201: ModelRunSerializer})
+    def post(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        serializer = ModelRunInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = quality_services.model_run_create(
+            dataset=dataset, created_by=request.user, **serializer.validated_data
+        )
+        return Response(ModelRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+def _label_issue_job(request: Request, dataset: Any) -> Any:
+    job_id = request.query_params.get("job")
+    if job_id:
+        try:
+            job = dataset.jobs.filter(pk=int(job_id), kind="label_issues").first()
+        except ValueError as exc:
+            raise ValidationError({"job": ["Give a job id (a number)."]}) from exc
+        if job is None:
+            raise NotFound(f"No label-issue job {job_id} on this dataset.")
+        return job
+    job = selectors.latest_job(dataset=dataset, kind="label_issues")
+    if job is None:
+        raise NotFound(
+            "No label-issue report yet: upload a model run (POST …/model-runs/) or run the "
+            'baseline model, then POST …/jobs/ {"kind": "label_issues", "params": '
+            '{"model_run": <id>}}.'
+        )
+    return job
+
+
+class LabelIssues(APIView):
+    """Ranked suspected label errors of the latest label-issue job (or ``?job=``), worst
+    first: the item, its given label, the suggested label with the model's confidence, the
+    label-quality score (0 = surely wrong … 1 = surely right), the issue type and status, every
+    labeller's answer and the model's top probabilities. ``?status=open`` (default) |
+    accepted | rejected | relabelled | all; ``?after=<rank>`` pages on."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("job", int),
+            OpenApiParameter("status", str),
+            OpenApiParameter("after", int),
+            OpenApiParameter("limit", int),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        job = _label_issue_job(request, dataset)
+        params = request.query_params
+        status_ = params.get("status", "open")
+        try:
+            limit = max(1, min(int(params.get("limit", 50)), 500))
+            after = int(params["after"]) if params.get("after") else None
+        except ValueError as exc:
+            raise ValidationError({"detail": "limit and after are numbers."}) from exc
+        rows = selectors.label_issue_rows(
+            dataset=dataset,
+            job=job,
+            status=None if status_ == "all" else status_,
+            after=after,
+            limit=limit,
+        )
+        open_count = LabelIssue.objects.filter(job=job, status=LabelIssue.Status.OPEN).count()
+        return Response(
+            {
+                "job": JobSerializer(job).data,
+                "open": open_count,
+                "next": rows[-1]["rank"] if len(rows) == limit else None,
+                "results": rows,
+            }
+        )
+
+
+class LabelIssueDecisionSerializer(serializers.Serializer[Any]):
+    action = serializers.ChoiceField(choices=["accept", "keep", "relabel"])
+    label = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class LabelIssueDecide(APIView):
+    """Settle one issue: ``accept`` the suggestion, ``keep`` the given label, or ``relabel``
+    with ``label``; with an optional ``note``. It becomes the item's reference label."""
+
+    @extend_schema(request=LabelIssueDecisionSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, dataset_id: int, issue_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        serializer = LabelIssueDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        issue = quality_services.label_issue_decide(
+            dataset=dataset, issue_id=issue_id, reviewer=request.user, **serializer.validated_data
+        )
+        return Response({"id": issue.pk, "item": issue.item_id, "status": issue.status})
+
+
+class AcceptIssuesSerializer(serializers.Serializer[Any]):
+    issues = serializers.ListField(
+        child=serializers.IntegerField(), min_length=1, max_length=10_000
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class LabelIssuesAccept(APIView):
+    """Accept the suggestions of several issues at once (e.g. the top K after a look)."""
+
+    @extend_schema(request=AcceptIssuesSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        serializer = AcceptIssuesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        count = quality_services.label_issues_accept(
+            dataset=dataset,
+            issue_ids=serializer.validated_data["issues"],
+            reviewer=request.user,
+            note=serializer.validated_data["note"],
+        )
+        return Response({"accepted": count})

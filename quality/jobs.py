@@ -43,3 +43,81 @@ def run_agreement(job: Job, progress: Progress) -> dict[str, Any]:
 
     assert job.dataset is not None  # noqa: S101 - agreement jobs are created on a dataset
     return agreement_run(dataset=job.dataset, job_id=job.pk, params=job.params, progress=progress)
+
+
+def _validate_label_issues(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
+    from quality.models import ModelRun
+    from quality.services import FILTER_BY
+
+    errors: dict[str, list[str]] = {}
+    run_id = params.get("model_run")
+    if not isinstance(run_id, int) or isinstance(run_id, bool):
+        errors["model_run"] = ["Name the model run (its id) whose probabilities to use."]
+    elif not ModelRun.objects.filter(pk=run_id, dataset=dataset).exists():
+        other = ModelRun.objects.filter(pk=run_id).exists()
+        errors["model_run"] = [
+            f"Model run {run_id} belongs to another dataset."
+            if other
+            else f"There is no model run {run_id}."
+        ]
+    filter_by = params.get("filter_by", "prune_by_noise_rate")
+    if filter_by not in FILTER_BY:
+        errors["filter_by"] = [
+            f"Unknown filter_by '{filter_by}'. Choose one of: {', '.join(FILTER_BY)}."
+        ]
+    include_decided = params.get("include_decided", False)
+    if not isinstance(include_decided, bool):
+        errors["include_decided"] = ["true or false."]
+    unknown = sorted(set(params) - {"model_run", "filter_by", "include_decided"})
+    if unknown:
+        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
+    if errors:
+        raise ValidationError(errors)
+    return {"model_run": run_id, "filter_by": filter_by, "include_decided": include_decided}
+
+
+@job_kind(
+    "label_issues",
+    description="Find likely label errors with cleanlab from a model run's probabilities.",
+    validate=_validate_label_issues,
+)
+def run_label_issues(job: Job, progress: Progress) -> dict[str, Any]:
+    """Label issues of the job's dataset under the named model run."""
+    from quality.services import label_issues_run
+
+    assert job.dataset is not None  # noqa: S101 - label-issue jobs are created on a dataset
+    return label_issues_run(
+        dataset=job.dataset, job_id=job.pk, params=job.params, progress=progress
+    )
+
+
+def _validate_baseline(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    folds = params.get("folds", 5)
+    if not isinstance(folds, int) or isinstance(folds, bool) or not 2 <= folds <= 20:
+        errors["folds"] = ["A whole number from 2 to 20."]
+    seed = params.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        errors["seed"] = ["A whole number, 0 or more."]
+    kind = params.get("kind")
+    if kind is not None and kind not in ("text", "tabular", "image"):
+        errors["kind"] = ["text, tabular or image (default: chosen from the items' data)."]
+    unknown = sorted(set(params) - {"folds", "seed", "kind"})
+    if unknown:
+        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
+    if errors:
+        raise ValidationError(errors)
+    return {"folds": folds, "seed": seed, **({"kind": kind} if kind else {})}
+
+
+@job_kind(
+    "baseline_model",
+    description="Out-of-sample class probabilities by k-fold cross-validation (a model run).",
+    validate=_validate_baseline,
+)
+def run_baseline(job: Job, progress: Progress) -> dict[str, Any]:
+    """The baseline model of the job's dataset, stored as a model run."""
+    from quality.services import baseline_run
+
+    assert job.dataset is not None  # noqa: S101 - baseline jobs are created on a dataset
+    return baseline_run(dataset=job.dataset, job=job, params=job.params, progress=progress)

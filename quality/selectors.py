@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from django.db.models import Exists, OuterRef, QuerySet
 
-from labeling.models import Annotation, AnnotationSource, Dataset, Decision, Item, Labeller
+from labeling.models import Annotation, AnnotationSource, Dataset, Decision, Item, Label, Labeller
+from quality.models import LabelIssue, ModelRun, Prediction
 from workbench import db
 from workbench.models import Job
 
@@ -130,3 +133,140 @@ def disagreement_count(*, dataset: Dataset) -> int:
 
 def labeller_names(*, dataset: Dataset) -> dict[int, str]:
     return dict(Labeller.objects.filter(dataset=dataset).values_list("id", "name"))
+
+
+def model_run_probabilities(
+    *, model_run: ModelRun
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """A model run's item ids (ascending) and class probabilities (n × k, the dataset's label
+    order when the run was stored), in one query."""
+    rows = db.fetch_all(
+        "SELECT item_id, probabilities FROM quality_prediction WHERE model_run_id = %s "
+        "ORDER BY item_id",
+        [model_run.pk],
+    )
+    k = len(model_run.label_ids)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    blob = b"".join(bytes(r[1]) for r in rows)
+    probs = np.frombuffer(blob, dtype="<f8").reshape(len(rows), k).copy()
+    return ids, probs
+
+
+def reference_codes(
+    *, item_ids: npt.NDArray[np.int64], label_ids: list[int]
+) -> npt.NDArray[np.int64]:
+    """Each item's reference label as its position in ``label_ids`` (-1: none, or a label
+    the list doesn't hold)."""
+    position = {pk: i for i, pk in enumerate(label_ids)}
+    reference: dict[int, int | None] = {}
+    ids = item_ids.tolist()
+    for start in range(0, len(ids), 20_000):
+        reference.update(
+            Item.objects.filter(pk__in=ids[start : start + 20_000]).values_list(
+                "id", "reference_label_id"
+            )
+        )
+    return np.array([position.get(reference.get(pk) or -1, -1) for pk in ids], dtype=np.int64)
+
+
+def decided_items(*, dataset: Dataset) -> set[int]:
+    return set(Decision.objects.filter(item__dataset=dataset).values_list("item_id", flat=True))
+
+
+def label_issue_rows(
+    *, dataset: Dataset, job: Job, status: str | None, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """A page of a label-issue job's issues, worst first, each with the item, its given and
+    suggested label, the model's top probabilities and every labeller's answer. Four queries."""
+    issues = LabelIssue.objects.filter(job=job).select_related(
+        "item", "given_label", "suggested_label", "item__reference_label"
+    )
+    if status:
+        issues = issues.filter(status=status)
+    if after is not None:
+        issues = issues.filter(rank__gt=after)
+    page = list(issues.order_by("rank")[:limit])
+    item_ids = [i.item_id for i in page]
+    answers: dict[int, list[dict[str, Any]]] = {pk: [] for pk in item_ids}
+    for a in (
+        Annotation.objects.filter(item_id__in=item_ids)
+        .exclude(source=AnnotationSource.PRELABEL)
+        .select_related("labeller", "label")
+        .order_by("item_id", "labeller_id")
+    ):
+        answers[a.item_id].append(
+            {
+                "labeller": a.labeller.name,
+                "label": a.label.name,
+                "reliability": a.labeller.reliability,
+            }
+        )
+    names = dict(Label.objects.filter(dataset=dataset).values_list("id", "name"))
+    run_id = (job.params or {}).get("model_run")
+    top: dict[int, list[dict[str, Any]]] = {}
+    run = ModelRun.objects.filter(pk=run_id).first() if run_id else None
+    if run is not None and item_ids:
+        for item_id, blob in Prediction.objects.filter(
+            model_run=run, item_id__in=item_ids
+        ).values_list("item_id", "probabilities"):
+            probs = np.frombuffer(bytes(blob), dtype="<f8")
+            best = np.argsort(-probs)[:3]
+            top[item_id] = [
+                {"label": names.get(run.label_ids[i], "?"), "probability": float(probs[i])}
+                for i in best.tolist()
+            ]
+    return [
+        {
+            "id": issue.pk,
+            "rank": issue.rank,
+            "item": issue.item_id,
+            "external_id": issue.item.external_id,
+            "data": issue.item.data,
+            "metadata": issue.item.metadata,
+            "issue_type": issue.issue_type,
+            "given_label": issue.given_label.name if issue.given_label else None,
+            "suggested_label": issue.suggested_label.name if issue.suggested_label else None,
+            "score": issue.score,
+            "confidence": issue.confidence,
+            "status": issue.status,
+            "details": issue.details,
+            "reference_label": issue.item.reference_label.name
+            if issue.item.reference_label
+            else None,
+            "answers": answers.get(issue.item_id, []),
+            "prediction": top.get(issue.item_id, []),
+        }
+        for issue in page
+    ]
+
+
+def labelled_items(
+    *, dataset: Dataset
+) -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]], list[int]]:
+    """The dataset's imported (not augmented) items that have a reference label: ids, data,
+    metadata and the label's position in the dataset's label order, in id order."""
+    position = {
+        pk: i
+        for i, pk in enumerate(
+            Label.objects.filter(dataset=dataset)
+            .order_by("position", "id")
+            .values_list("id", flat=True)
+        )
+    }
+    ids: list[int] = []
+    data: list[dict[str, Any]] = []
+    metadata: list[dict[str, Any]] = []
+    codes: list[int] = []
+    rows = (
+        Item.objects.filter(dataset=dataset, reference_label__isnull=False, parent__isnull=True)
+        .order_by("id")
+        .values_list("id", "data", "metadata", "reference_label_id")
+        .iterator(chunk_size=5000)
+    )
+    for pk, item_data, item_metadata, label_id in rows:
+        if label_id in position:
+            ids.append(pk)
+            data.append(item_data)
+            metadata.append(item_metadata)
+            codes.append(position[label_id])
+    return ids, data, metadata, codes

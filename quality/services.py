@@ -1,16 +1,20 @@
-"""Writes of the quality app: the agreement and consensus run."""
+"""Writes of the quality app: the agreement and consensus run, model runs, label issues."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
-from labeling.models import ConsensusMethod, Dataset, Labeller
-from labeling.selectors import annotation_frame
-from labeling.services import reference_labels_refresh
+from labeling.models import ConsensusMethod, Dataset, Decision, Item, Label, Labeller
+from labeling.selectors import annotation_frame, dataset_state
+from labeling.services import decision_record, reference_labels_write
 from quality import selectors
 from quality.analysis.agreement import (
     Level,
@@ -19,7 +23,10 @@ from quality.analysis.agreement import (
     krippendorff_alpha,
     slice_agreement,
 )
-from quality.analysis.consensus import dawid_skene, majority_vote
+from quality.analysis.consensus import Consensus, dawid_skene, dawid_skene_apply, majority_vote
+from quality.models import LabelIssue, ModelRun
+from workbench import db
+from workbench.errors import BadInput
 from workbench.jobs import JobError, Progress
 
 # A labeller is flagged when even the top of their 95% interval of agreement with the others
@@ -88,13 +95,15 @@ def agreement_run(
     items = annotations["item"].to_numpy()
     labellers = annotations["labeller"].to_numpy()
     labels = annotations["label"].to_numpy()
-    votes = majority_vote(
-        items,
-        labels,
-        labeller_ids=labellers,
-        reliability=(rates.index.to_numpy(), rates.to_numpy(dtype=np.float64)),
-    )
-    ds = dawid_skene(items, labellers, labels, k)
+    # The tie-break keys of the incremental consensus (labeling.services), so that the job and
+    # a later answer agree on every item.
+    keys = {
+        "item_keys": annotations["item_key"].to_numpy(),
+        "label_keys": frame.label_keys[labels],
+    }
+    reliability = (rates.index.to_numpy(), rates.to_numpy(dtype=np.float64))
+    votes = majority_vote(items, labels, labeller_ids=labellers, reliability=reliability, **keys)
+    ds = dawid_skene(items, labellers, labels, k, **keys)
     ds_accuracy = pd.Series(ds.labeller_accuracy(), index=ds.labeller_ids)
     names = selectors.labeller_names(dataset=dataset)
     table = report.labellers.copy()
@@ -138,11 +147,43 @@ def agreement_run(
     }
     result["definitions"] = DEFINITIONS
     progress(0.7, 1, "Writing the reference labels")
+    if method == ConsensusMethod.DAWID_SKENE:
+        # One E-step under the stored parameters: what a new answer will get, too.
+        rows = np.searchsorted(ds.labeller_ids, labellers)
+        chosen = dawid_skene_apply(
+            items, rows, labels, priors=ds.priors, confusion=ds.confusion, **keys
+        )
+    else:
+        chosen = votes
     with transaction.atomic():
         _consensus_store(dataset, job_id, method, frame.label_ids, ds, rates)
-        reference_labels_refresh(dataset_id=dataset.pk)
+        _reference_store(chosen, method, frame.label_ids, frame.decided)
     progress(1, 1, "Done")
     return result
+
+
+def _reference_store(
+    consensus: Consensus, method: str, label_ids: list[int], decided: pd.Series
+) -> None:
+    """Every labelled item's reference label: the reviewer's decision, else the consensus."""
+    ids = np.asarray(label_ids, dtype=np.int64)
+    decision = decided.reindex(consensus.item_ids)
+    has_decision = decision.notna().to_numpy()
+    codes = np.where(has_decision, decision.fillna(0).to_numpy(dtype=np.int64), consensus.labels)
+    confidence = np.where(has_decision, 1.0, consensus.confidence)
+    methods = np.where(has_decision, "decision", method)
+    reference_labels_write(
+        list(
+            zip(
+                consensus.item_ids.tolist(),
+                consensus.counts.tolist(),
+                ids[codes].tolist(),
+                methods.tolist(),
+                confidence.tolist(),
+                strict=True,
+            )
+        )
+    )
 
 
 def _consensus_store(
@@ -172,3 +213,521 @@ def _consensus_store(
         "default_confusion": ds.confusion.mean(axis=0).tolist() if len(ds.labeller_ids) else None,
     }
     dataset.save(update_fields=["consensus_method", "consensus_model"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Model runs
+
+MAX_PREDICTION_ERRORS = 5
+
+
+def _item_ids_for(
+    dataset: Dataset, entries: list[dict[str, Any]]
+) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Each entry's item id (by ``item`` or ``external_id``) and the problems found: unknown
+    items, entries naming neither or both, the same item twice. Bulk queries only."""
+    problems: list[str] = []
+    by_id: dict[int, int] = {}
+    by_external: dict[int, str] = {}
+    for n, entry in enumerate(entries):
+        has_id, has_external = entry.get("item") is not None, entry.get("external_id") is not None
+        if has_id == has_external:
+            problems.append(f"Prediction {n + 1}: give either `item` (an id) or `external_id`.")
+        elif has_id:
+            if not isinstance(entry["item"], int) or isinstance(entry["item"], bool):
+                problems.append(f"Prediction {n + 1}: `item` must be a number (an item id).")
+            else:
+                by_id[n] = entry["item"]
+        else:
+            by_external[n] = str(entry["external_id"])
+    known_ids: set[int] = set()
+    wanted_ids = sorted(set(by_id.values()))
+    for start in range(0, len(wanted_ids), 10_000):
+        known_ids.update(
+            Item.objects.filter(
+                dataset=dataset, pk__in=wanted_ids[start : start + 10_000]
+            ).values_list("id", flat=True)
+        )
+    external: dict[str, int] = {}
+    wanted_external = sorted(set(by_external.values()))
+    for start in range(0, len(wanted_external), 10_000):
+        external.update(
+            Item.objects.filter(
+                dataset=dataset, external_id__in=wanted_external[start : start + 10_000]
+            ).values_list("external_id", "id")
+        )
+    ids = np.zeros(len(entries), dtype=np.int64)
+    unknown: list[str] = []
+    for n, pk in by_id.items():
+        if pk in known_ids:
+            ids[n] = pk
+        else:
+            unknown.append(f"item {pk}")
+    for n, name in by_external.items():
+        if name in external:
+            ids[n] = external[name]
+        else:
+            unknown.append(f"external_id '{name}'")
+    if unknown:
+        problems.append(
+            f"{len(unknown):,} prediction(s) name items this dataset doesn't have: "
+            + ", ".join(unknown[:MAX_PREDICTION_ERRORS])
+            + ("…" if len(unknown) > MAX_PREDICTION_ERRORS else "")
+            + "."
+        )
+    if not problems:
+        unique, counts = np.unique(ids, return_counts=True)
+        twice = unique[counts > 1]
+        if twice.size:
+            problems.append(
+                f"{twice.size:,} item(s) have more than one prediction, e.g. item "
+                f"{int(twice[0])}; give one per item."
+            )
+    return ids, problems
+
+
+def _probability_matrix(
+    entries: list[dict[str, Any]], label_names: list[str]
+) -> tuple[npt.NDArray[np.float64] | None, list[str]]:
+    """The (n, k) probabilities in ``label_names`` order: each entry's ``probabilities`` is a
+    list in that order or an object {label name: probability}."""
+    k = len(label_names)
+    position = {name: i for i, name in enumerate(label_names)}
+    matrix = np.zeros((len(entries), k), dtype=np.float64)
+    problems: list[str] = []
+    for n, entry in enumerate(entries):
+        probs = entry.get("probabilities")
+        try:
+            if isinstance(probs, dict):
+                unknown = sorted(set(probs) - set(position))
+                if unknown or len(probs) != k:
+                    problems.append(
+                        f"Prediction {n + 1}: give a probability for each of the {k} labels "
+                        f"({', '.join(label_names)})"
+                        + (f"; unknown: {', '.join(unknown[:3])}" if unknown else "")
+                        + "."
+                    )
+                    continue
+                for name, value in probs.items():
+                    matrix[n, position[name]] = float(value)
+            elif isinstance(probs, list):
+                if len(probs) != k:
+                    problems.append(
+                        f"Prediction {n + 1} has {len(probs)} probabilities; the dataset has "
+                        f"{k} labels ({', '.join(label_names)})."
+                    )
+                    continue
+                matrix[n] = [float(v) for v in probs]
+            else:
+                problems.append(
+                    f"Prediction {n + 1}: `probabilities` must be a list of {k} numbers or an "
+                    "object keyed by label name."
+                )
+        except (TypeError, ValueError):
+            problems.append(f"Prediction {n + 1}: probabilities must be numbers.")
+        if len(problems) >= MAX_PREDICTION_ERRORS:
+            break
+    return (None if problems else matrix), problems
+
+
+@transaction.atomic
+def model_run_create(
+    *,
+    dataset: Dataset,
+    created_by: Any,
+    name: str,
+    predictions: list[dict[str, Any]],
+    version: str = "",
+    hyperparameters: dict[str, Any] | None = None,
+    trained_on: str = "",
+    labels: list[str] | None = None,
+    source: str = ModelRun.Source.UPLOAD,
+    job: Any = None,
+    metrics: dict[str, Any] | None = None,
+    features: npt.NDArray[np.float32] | None = None,
+) -> ModelRun:
+    """Store a model's class probabilities for items of the dataset, all or nothing.
+
+    Items are named by id or external id; ``labels`` gives the class order of list-shaped
+    probabilities (default: the dataset's label order). Rows that miss summing to 1 by a little
+    are renormalised and counted; the wrong number of classes, unknown items, NaN, negative
+    values and rows far from 1 are refused with BadInput, and nothing is stored.
+    """
+    names = list(
+        Label.objects.filter(dataset=dataset)
+        .order_by("position", "id")
+        .values_list("name", flat=True)
+    )
+    if not predictions:
+        raise BadInput("The model run has no predictions.")
+    if labels is not None and sorted(labels) != sorted(names):
+        raise BadInput(
+            f"`labels` must name each of the dataset's labels once ({', '.join(names)}); "
+            f"got {', '.join(map(str, labels))}."
+        )
+    order = labels or names
+    ids, problems = _item_ids_for(dataset, predictions)
+    matrix, more = _probability_matrix(predictions, order)
+    problems += more
+    if problems or matrix is None:
+        raise BadInput("Nothing was stored. " + " ".join(problems[:MAX_PREDICTION_ERRORS]))
+    # Columns in the dataset's label order, whatever order the upload used.
+    return model_run_store(
+        dataset=dataset,
+        created_by=created_by,
+        name=name,
+        item_ids=ids,
+        probabilities=matrix[:, [order.index(n) for n in names]],
+        version=version,
+        hyperparameters=hyperparameters,
+        trained_on=trained_on,
+        source=source,
+        job=job,
+        metrics=metrics,
+        features=features,
+    )
+
+
+@transaction.atomic
+def model_run_store(
+    *,
+    dataset: Dataset,
+    created_by: Any,
+    name: str,
+    item_ids: npt.NDArray[np.int64],
+    probabilities: npt.NDArray[np.float64],
+    version: str = "",
+    hyperparameters: dict[str, Any] | None = None,
+    trained_on: str = "",
+    source: str = ModelRun.Source.UPLOAD,
+    job: Any = None,
+    metrics: dict[str, Any] | None = None,
+    features: npt.NDArray[Any] | None = None,
+) -> ModelRun:
+    """Store checked item ids and their probabilities (columns in the dataset's label order)
+    as a model run: rows near 1 are renormalised, anything else refused (BadInput)."""
+    from quality.analysis.label_issues import ProbabilityProblem, normalise_probabilities
+
+    label_ids = list(
+        Label.objects.filter(dataset=dataset)
+        .order_by("position", "id")
+        .values_list("id", flat=True)
+    )
+    try:
+        normalised = normalise_probabilities(probabilities, n_classes=len(label_ids))
+    except ProbabilityProblem as exc:
+        raise BadInput(f"Nothing was stored. {exc}") from exc
+    probs = normalised.probs.astype("<f8")
+    run = ModelRun.objects.create(
+        dataset=dataset,
+        name=name,
+        version=version,
+        hyperparameters=hyperparameters or {},
+        trained_on=trained_on,
+        dataset_state=dataset_state(dataset_id=dataset.pk),
+        source=source,
+        job=job,
+        label_ids=label_ids,
+        prediction_count=len(item_ids),
+        renormalised_count=normalised.renormalised,
+        metrics=metrics or {},
+        created_by=created_by,
+    )
+    order_by_item = np.argsort(item_ids, kind="stable")
+    predicted = probs.argmax(axis=1)
+    confidence = probs.max(axis=1)
+    db.copy_rows(
+        "quality_prediction",
+        ["model_run_id", "item_id", "predicted", "confidence", "probabilities"],
+        (
+            (run.pk, int(item_ids[i]), int(predicted[i]), float(confidence[i]), probs[i].tobytes())
+            for i in order_by_item.tolist()
+        ),
+    )
+    if features is not None:
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(features, dtype=np.float32)[order_by_item])
+        run.features.save(f"run-{run.pk}-features.npy", ContentFile(buffer.getvalue()))
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Label issues
+
+FILTER_BY = (
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
+    "low_normalized_margin",
+    "low_self_confidence",
+)
+
+
+def label_issues_run(
+    *, dataset: Dataset, job_id: int, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    """Find the items whose reference label is probably wrong under a model run's
+    out-of-sample probabilities (cleanlab), rank them, and store them for review."""
+    from quality.analysis.label_issues import LabelIssueProblem, ProbabilityProblem, find_issues
+
+    run = ModelRun.objects.get(pk=params["model_run"], dataset=dataset)
+    label_ids = run.label_ids
+    progress(0, 1, "Reading the model's probabilities")
+    item_ids, probs = selectors.model_run_probabilities(model_run=run)
+    codes = selectors.reference_codes(item_ids=item_ids, label_ids=run.label_ids)
+    labelled = codes >= 0
+    if not labelled.any():
+        raise JobError(
+            f"None of the {item_ids.size:,} items of model run {run.pk} has a label yet: label "
+            "them (or import their labels) first."
+        )
+    features = None
+    if run.features:
+        with run.features.open("rb") as handle:
+            features = np.load(handle)[labelled]
+    progress(0.2, 1, f"Looking for label issues among {int(labelled.sum()):,} labelled items")
+    try:
+        report = find_issues(
+            codes[labelled],
+            probs[labelled],
+            filter_by=params.get("filter_by", "prune_by_noise_rate"),
+            features=features,
+        )
+    except (LabelIssueProblem, ProbabilityProblem) as exc:
+        raise JobError(str(exc)) from exc
+    progress(0.8, 1, "Storing the issues")
+    ids = item_ids[labelled]
+    names = dict(Label.objects.filter(pk__in=label_ids).values_list("id", "name"))
+    skip = set() if params.get("include_decided") else selectors.decided_items(dataset=dataset)
+    issues: list[LabelIssue] = []
+    skipped = 0
+    for row in report.issues.itertuples(index=False):
+        item_id = int(ids[int(row.index)])
+        if item_id in skip:
+            skipped += 1
+            continue
+        suggested = getattr(row, "suggested", None)
+        issues.append(
+            LabelIssue(
+                job_id=job_id,
+                dataset=dataset,
+                item_id=item_id,
+                rank=len(issues) + 1,
+                issue_type=row.issue_type,
+                given_label_id=label_ids[int(row.given)],
+                suggested_label_id=None
+                if suggested is None or pd.isna(suggested)
+                else label_ids[int(suggested)],
+                score=float(row.score),
+                confidence=None if pd.isna(row.confidence) else float(row.confidence),
+                details={} if pd.isna(row.set_id) else {"duplicate_set": int(row.set_id)},
+            )
+        )
+    with transaction.atomic():
+        LabelIssue.objects.filter(job_id=job_id).delete()  # a re-run replaces, never adds
+        LabelIssue.objects.bulk_create(issues, batch_size=5000)
+    by_type: dict[str, int] = {}
+    for issue in issues:
+        by_type[issue.issue_type] = by_type.get(issue.issue_type, 0) + 1
+    return {
+        "model_run": run.pk,
+        "filter_by": params.get("filter_by", "prune_by_noise_rate"),
+        "items": int(item_ids.size),
+        "without_label": int((~labelled).sum()),
+        "issues": len(issues),
+        "by_type": by_type,
+        "skipped_decided": skipped,
+        "labels": [names.get(pk, "?") for pk in label_ids],
+        # The issues themselves are LabelIssue rows; the report keeps the dataset's health.
+        "report": {k: v for k, v in report.to_dict().items() if k != "issues"},
+    }
+
+
+def _issue_for_update(dataset: Dataset, issue_id: int) -> LabelIssue:
+    issue = (
+        LabelIssue.objects.select_for_update(of=("self",))
+        .select_related("given_label", "suggested_label")
+        .filter(pk=issue_id, dataset=dataset)
+        .first()
+    )
+    if issue is None:
+        raise BadInput(f"There is no label issue {issue_id} in this dataset.")
+    return issue
+
+
+@transaction.atomic
+def label_issue_decide(
+    *,
+    dataset: Dataset,
+    issue_id: int,
+    action: str,
+    reviewer: Any,
+    label: str | None = None,
+    note: str = "",
+) -> LabelIssue:
+    """Settle a label issue: ``accept`` the suggested label, ``keep`` the given one, or
+    ``relabel`` with another. Each becomes the item's reference label through a review
+    decision (logged with who, when, old → new and the note)."""
+    issue = _issue_for_update(dataset, issue_id)
+    if action == "accept":
+        if issue.suggested_label is None:
+            raise BadInput("This issue has no suggested label to accept; keep or relabel.")
+        chosen, method, status = (
+            issue.suggested_label.name,
+            Decision.Method.CLEANLAB,
+            LabelIssue.Status.ACCEPTED,
+        )
+    elif action == "keep":
+        if issue.given_label is None:
+            raise BadInput("This issue's given label no longer exists; relabel instead.")
+        chosen, method, status = (
+            issue.given_label.name,
+            Decision.Method.REVIEW,
+            LabelIssue.Status.REJECTED,
+        )
+    elif action == "relabel":
+        if not label:
+            raise BadInput("Name the label to relabel with.")
+        chosen, method, status = label, Decision.Method.REVIEW, LabelIssue.Status.RELABELLED
+    else:
+        raise BadInput(f"Unknown action '{action}': use accept, keep or relabel.")
+    reason = (
+        note
+        or {
+            "accept": "Accepted the suggested label (cleanlab).",
+            "keep": "Kept the label (not an error).",
+            "relabel": "Relabelled in label-issue review.",
+        }[action]
+    )
+    decision_record(
+        dataset=dataset,
+        item_id=issue.item_id,
+        label=chosen,
+        reviewer=reviewer,
+        note=reason,
+        method=method,
+    )
+    issue.status = status
+    issue.decided_by = reviewer
+    issue.decided_at = timezone.now()
+    issue.save(update_fields=["status", "decided_by", "decided_at"])
+    return issue
+
+
+@transaction.atomic
+def label_issues_accept(
+    *, dataset: Dataset, issue_ids: list[int], reviewer: Any, note: str = ""
+) -> int:
+    """Accept the suggestion of several open issues at once (bulk accept of the top K after a
+    look); all or nothing. Returns how many were accepted."""
+    for issue_id in issue_ids:
+        label_issue_decide(
+            dataset=dataset, issue_id=issue_id, action="accept", reviewer=reviewer, note=note
+        )
+    return len(issue_ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# Baseline model
+
+IMAGE_FIELDS = ("image", "image_url")
+
+
+def item_kind(data: list[dict[str, Any]]) -> str:
+    """How to model the items: images, texts (one or two text fields) or tabular fields."""
+    sample = data[:200]
+    if any(any(f in d for f in IMAGE_FIELDS) for d in sample):
+        return "image"
+    text_fields = {k for d in sample for k, v in d.items() if isinstance(v, str)}
+    if 1 <= len(text_fields) <= 2 and all(
+        all(isinstance(d.get(k), str) for k in text_fields) for d in sample
+    ):
+        return "text"
+    return "tabular"
+
+
+def _baseline_inputs(
+    dataset: Dataset, kind: str, data: list[dict[str, Any]], metadata: list[dict[str, Any]]
+) -> Any:
+    if kind == "text":
+        fields = sorted({k for d in data[:200] for k, v in d.items() if isinstance(v, str)})
+        if len(fields) == 1:
+            return [str(d.get(fields[0], "")) for d in data]
+        return [(str(d.get(fields[0], "")), str(d.get(fields[1], ""))) for d in data]
+    if kind == "image":
+        from labeling import images
+
+        prefix = f"/datasets/{dataset.pk}/files/"
+        blobs = []
+        for n, d in enumerate(data):
+            url = str(next((d[f] for f in IMAGE_FIELDS if f in d), ""))
+            file = (
+                images.open_file(dataset.pk, url.removeprefix(prefix))
+                if url.startswith(prefix)
+                else None
+            )
+            if file is None:
+                raise JobError(
+                    f"Item {n + 1}'s image ({url[:80]}) is not a file imported into this dataset; "
+                    "the baseline model reads only imported images."
+                )
+            with file:
+                blobs.append(file.read())
+        return blobs
+    return pd.DataFrame([{**m, **d} for d, m in zip(data, metadata, strict=True)])
+
+
+def baseline_run(
+    *, dataset: Dataset, job: Any, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    """Out-of-sample class probabilities for the labelled items by k-fold cross-validation
+    with a model suited to the item kind; stored as a model run (with its parameters, fold
+    metrics and the dataset state it saw) for the label-issue job."""
+    from quality.analysis.baseline import BaselineProblem, cross_validated_probabilities
+
+    progress(0, 1, "Reading the labelled items")
+    ids, data, metadata, codes = selectors.labelled_items(dataset=dataset)
+    if len(ids) < 2:
+        raise JobError("The baseline model needs labelled items: label some items first.")
+    kind = params.get("kind") or item_kind(data)
+    inputs = _baseline_inputs(dataset, kind, data, metadata)
+    n_classes = Label.objects.filter(dataset=dataset).count()
+
+    def fold_done(done: int, total: int, message: str) -> None:
+        progress(0.1 + 0.8 * done / max(total, 1), 1, message or f"Fold {done} of {total}")
+
+    try:
+        result = cross_validated_probabilities(
+            kind,
+            inputs,
+            np.asarray(codes, dtype=np.int64),
+            n_classes,
+            folds=params.get("folds", 5),
+            seed=params.get("seed", 0),
+            progress=fold_done,
+        )
+    except BaselineProblem as exc:
+        raise JobError(f"The baseline model can't run: {exc}") from exc
+    progress(0.9, 1, "Storing the probabilities")
+    summary = result.to_dict()
+    run = model_run_store(
+        dataset=dataset,
+        created_by=job.created_by,
+        name=f"baseline ({kind})",
+        version=job.code_version or "",
+        item_ids=np.asarray(ids, dtype=np.int64),
+        probabilities=result.probabilities,
+        hyperparameters=result.params,
+        trained_on=f"dataset state at job {job.pk}",
+        source=ModelRun.Source.BASELINE,
+        job=job,
+        metrics={
+            k: v
+            for k, v in summary.items()
+            if k in ("accuracy", "log_loss", "fold_metrics", "notes")
+        },
+        features=None if result.features is None else np.asarray(result.features),
+    )
+    return {"model_run": run.pk, "kind": kind, "items": len(ids), **summary}

@@ -1,4 +1,4 @@
-"""Pages of the quality app: the agreement report and labeller quality.
+"""Pages of the quality app: the agreement report, labeller quality, the label-issue queue.
 
 Owners and reviewers only: both pages show how every labeller answered, and annotators label
 blind. The numbers come from the latest succeeded agreement job's stored report; the helpers here
@@ -18,12 +18,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from labeling.models import Annotation, ConsensusMethod, Dataset, Role
 from labeling.views import _member_dataset
 from quality import selectors
+from quality.models import ModelRun
 from quality.services import DEFINITIONS
 from workbench.errors import describe
 from workbench.jobs import job_create
@@ -516,3 +518,107 @@ def labellers_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
             for key, (title, first, _) in SORTS.items()
         ]
     return render(request, "quality/labellers.html", context)
+
+
+@login_required
+@ensure_csrf_cookie
+@require_http_methods(["GET", "POST"])
+def label_issues_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """The label-issue review queue: worst first, decided with one key (the work is done by
+    static/workbench/issues.js through the REST API). POST starts a baseline-model job or a
+    label-issue job on a model run."""
+    dataset = _staff_dataset(request, dataset_id)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        kind, params = (
+            ("baseline_model", {})
+            if action == "baseline"
+            else (
+                "label_issues",
+                {
+                    "model_run": int(request.POST.get("model_run") or 0),
+                    "filter_by": request.POST.get("filter_by") or "prune_by_noise_rate",
+                },
+            )
+        )
+        try:
+            job = job_create(kind=kind, params=params, dataset=dataset, created_by=request.user)
+        except ValidationError as exc:
+            messages.error(request, describe(exc))
+        else:
+            messages.success(request, f"Started {kind.replace('_', ' ')} job #{job.pk}.")
+        return redirect("label-issues", dataset_id=dataset.pk)
+    job = selectors.latest_job(dataset=dataset, kind="label_issues")
+    active = (
+        Job.objects.filter(
+            dataset=dataset,
+            kind__in=["label_issues", "baseline_model"],
+            status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
+        )
+        .order_by("-id")
+        .first()
+    )
+    failed = (
+        Job.objects.filter(dataset=dataset, kind__in=["label_issues", "baseline_model"])
+        .order_by("-id")
+        .first()
+    )
+    config = {
+        "dataset": dataset.pk,
+        "labels": [{"name": lab.name, "hotkey": lab.hotkey} for lab in dataset.labels.all()],
+        "api": {
+            "issues": reverse("api-label-issues", args=[dataset.pk]),
+            "decide": reverse("api-label-issue-decide", args=[dataset.pk, 0]).replace(
+                "/0/", "/{id}/"
+            ),
+            "accept": reverse("api-label-issues-accept", args=[dataset.pk]),
+        },
+    }
+    from quality.services import FILTER_BY
+
+    return render(
+        request,
+        "quality/label_issues.html",
+        {
+            "dataset": dataset,
+            "job": job,
+            "active_job": active,
+            "active_job_url": reverse("api-job", args=[active.pk]) if active else "",
+            "failed_job": failed if failed and failed.status == Job.Status.FAILED else None,
+            "runs": ModelRun.objects.filter(dataset=dataset).select_related("created_by")[:20],
+            "filters": FILTER_BY,
+            "config": config if job else None,
+            "summary": (job.result or {}) if job else None,
+            **_health_context((job.result or {}) if job else {}),
+        },
+    )
+
+
+def _health_context(summary: dict[str, Any]) -> dict[str, Any]:
+    """cleanlab's dataset health view of a label-issue job, as table rows with label names."""
+    report = summary.get("report") or {}
+    names = summary.get("labels") or []
+
+    def name(code: Any) -> str:
+        return names[code] if isinstance(code, int) and 0 <= code < len(names) else str(code)
+
+    return {
+        "health_classes": [
+            {
+                "name": name(row.get("class")),
+                "n_labels": row.get("n_labels"),
+                "noise": _pct(row.get("label_noise"), 1),
+                "quality": _pct(row.get("quality"), 1),
+            }
+            for row in report.get("classes", [])
+        ],
+        "health_overlaps": [
+            {
+                "a": name(row.get("class_a")),
+                "b": name(row.get("class_b")),
+                "n": row.get("n_overlapping"),
+                "share": _pct(row.get("joint_probability"), 2),
+            }
+            for row in report.get("overlapping_classes", [])[:10]
+        ],
+    }

@@ -87,6 +87,26 @@ api_v1 = [
         quality_api.AcceptUnanimous.as_view(),
         name="api-accept-unanimous",
     ),
+    path(
+        "datasets/<int:dataset_id>/model-runs/",
+        quality_api.ModelRuns.as_view(),
+        name="api-model-runs",
+    ),
+    path(
+        "datasets/<int:dataset_id>/label-issues/",
+        quality_api.LabelIssues.as_view(),
+        name="api-label-issues",
+    ),
+    path(
+        "datasets/<int:dataset_id>/label-issues/accept/",
+        quality_api.LabelIssuesAccept.as_view(),
+        name="api-label-issues-accept",
+    ),
+    path(
+        "datasets/<int:dataset_id>/label-issues/<int:issue_id>/decide/",
+        quality_api.LabelIssueDecide.as_view(),
+        name="api-label-issue-decide",
+    ),
     path("jobs/", jobs_api.JobList.as_view(), name="api-jobs"),
     path("jobs/<int:job_id>/", jobs_api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/cancel/", jobs_api.JobCancel.as_view(), name="api-job-cancel"),
@@ -100,6 +120,11 @@ urlpatterns = [
     path("datasets/<int:dataset_id>/review/", labeling_views.review, name="review"),
     path("datasets/<int:dataset_id>/agreement/", quality_views.agreement_page, name="agreement"),
     path("datasets/<int:dataset_id>/labellers/", quality_views.labellers_page, name="labellers"),
+    path(
+        "datasets/<int:dataset_id>/label-issues/",
+        quality_views.label_issues_page,
+        name="label-issues",
+    ),
     path("datasets/<int:dataset_id>/import/", labeling_views.dataset_import, name="dataset-import"),
     path(
         "datasets/<int:dataset_id>/files/<path:path>",

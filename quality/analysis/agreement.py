@@ -753,6 +753,10 @@ def agreement_report(
     class_values = _class_values(values, n_classes)
     prepared = _prepare(annotations, n_classes)
     sizes = prepared.sizes
+    alpha = _alpha(prepared.counts, checked_level, class_values)
+    nominal = (
+        alpha if checked_level == "nominal" else _alpha(prepared.counts, "nominal", class_values)
+    )
     return AgreementReport(
         counts=Counts(
             items=int(prepared.item_ids.size),
@@ -761,8 +765,8 @@ def agreement_report(
             items_with_2plus=int(np.count_nonzero(sizes >= 2)),
         ),
         level=checked_level,
-        alpha=_alpha(prepared.counts, checked_level, class_values),
-        alpha_nominal=_alpha(prepared.counts, "nominal", class_values),
+        alpha=alpha,
+        alpha_nominal=nominal,
         fleiss=_fleiss(prepared.counts),
         percent_agreement=_percent_agreement(prepared.counts),
         pairwise=_pairwise(prepared, min_shared, MAX_PAIRWISE_LABELLERS),

@@ -82,3 +82,58 @@ def test_annotators_cannot_open_the_review_queue(
     response = page.goto(f"{live_server.url}/datasets/{disputed.pk}/review/")
     assert response.status == 403
     assert "toxic" not in page.content()
+
+
+def test_reviewer_accepts_a_label_issue_suggestion_with_the_keyboard(
+    page: Any, live_server: Any, owner: Any, reviewer: Any, api: Any, upload: Any, settings: Any
+) -> None:
+    from quality.models import LabelIssue
+    from tests.quality.test_label_issues_api import dataset_with_labels
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    labels = [0, 1, 2] * 10
+    dataset = dataset_with_labels(owner, upload, labels, 3, "digits")
+    services.membership_set(dataset=dataset, username="reviewer", role=Role.REVIEWER)
+    # A model sure of every label but e4's, which it is sure is class 2 (given: class 1).
+    probs = [[0.9 if c == lab else 0.05 for c in range(3)] for lab in labels]
+    probs[4] = [0.04, 0.06, 0.9]
+    predictions = [{"external_id": f"e{i}", "probabilities": p} for i, p in enumerate(probs)]
+    run = api.post(
+        f"/api/v1/datasets/{dataset.pk}/model-runs/",
+        {"name": "cnn", "predictions": predictions},
+        format="json",
+    ).json()
+    from workbench.jobs import job_create
+
+    job_create(
+        kind="label_issues", params={"model_run": run["id"]}, dataset=dataset, created_by=owner
+    )
+    assert LabelIssue.objects.filter(dataset=dataset).count() == 1
+
+    log_in(page, live_server, "reviewer")
+    page.goto(f"{live_server.url}/datasets/{dataset.pk}/label-issues/")
+    expect(page.locator("#item")).to_contain_text("Example 4")
+    expect(page.locator("#given")).to_have_text("c1")
+    expect(page.locator("#suggested")).to_have_text("c2")
+    screenshot(page, "label-issue")
+    page.keyboard.press("/")
+    page.keyboard.type("Model is right: a 2")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_contain_text("Accepted: c2")
+    expect(page.locator("#item")).to_contain_text("No open label issues left")
+    item = Item.objects.select_related("reference_label").get(dataset=dataset, external_id="e4")
+    assert (item.reference_label.name, item.reference_method) == ("c2", "decision")
+    event = LabelEvent.objects.get(item=item, kind="decision")
+    assert (event.actor.username, event.old_label, event.new_label, event.reason) == (
+        "reviewer",
+        "c1",
+        "c2",
+        "Model is right: a 2",
+    )
+    assert event.created_at is not None
+    export = api.get(f"/api/v1/datasets/{dataset.pk}/export/?format=csv")
+    text = b"".join(export.streaming_content).decode()
+    row = next(line for line in text.splitlines() if line.startswith("e4,") or ",e4," in line)
+    assert "c2" in row and "decision" in row
+    assert page.console_errors == []

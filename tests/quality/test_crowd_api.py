@@ -38,6 +38,30 @@ def consensus_accuracy(api: Any, dataset_id: int) -> float:
     return right / total
 
 
+def assert_new_answers_would_agree(dataset_id: int) -> None:
+    """The job's reference labels are exactly what the per-answer refresh computes (same
+    method, stored model, tie-break keys), so a new answer never flips another item."""
+
+    def snapshot() -> list[tuple[Any, ...]]:
+        return list(
+            Item.objects.filter(dataset_id=dataset_id)
+            .order_by("id")
+            .values_list("reference_label_id", "reference_method", "annotation_count")
+        )
+
+    def confidences() -> list[float]:
+        return list(
+            Item.objects.filter(dataset_id=dataset_id)
+            .order_by("id")
+            .values_list("reference_confidence", flat=True)
+        )
+
+    before, before_confidence = snapshot(), confidences()
+    services.reference_labels_refresh(dataset_id=dataset_id)
+    assert snapshot() == before
+    assert confidences() == pytest.approx(before_confidence, abs=1e-9)
+
+
 # (task, labels, majority-vote floor, Dawid-Skene floor). Published: RTE majority vote ~89.7%
 # with random ties, Dawid-Skene ~92.8% (../shared/data/README.md).
 TASKS = [
@@ -75,9 +99,11 @@ def test_consensus_matches_gold(
     job = run_job(dataset, consensus_method="majority_vote")
     assert job["status"] == "succeeded", job["error"]
     majority = consensus_accuracy(api, dataset.pk)
+    assert_new_answers_would_agree(dataset.pk)
     job = run_job(dataset, consensus_method="dawid_skene")
     assert job["status"] == "succeeded", job["error"]
     dawid_skene = consensus_accuracy(api, dataset.pk)
+    assert_new_answers_would_agree(dataset.pk)
     print(f"{task}: majority vote {majority:.4f}, Dawid-Skene {dawid_skene:.4f}")
     assert majority >= mv_floor
     assert dawid_skene >= ds_floor
