@@ -6,7 +6,8 @@
 
 Nothing is asserted: the script prints what it measured (see bench/README.md). A small mode of the
 same script (``--child import``) runs one import in a fresh process so that its peak RSS can be
-read on its own.
+read on its own; ``--child agreement-job`` and ``--child agreement-bare`` do the same for the
+agreement job and its bare baseline.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ LABELLING_TARGET_MS = 20.0
 PAGE_LOAD_TARGET_MS = 300.0
 CHROMIUM = "/usr/bin/chromium"
 LABELLING_LABELS = ["positive", "negative", "neutral"]
-SECTIONS = ("import", "export", "parquet", "api", "labelling", "page")
+SECTIONS = ("import", "export", "parquet", "api", "labelling", "page", "agreement", "label_issues")
 
 COLUMNS = ["id", "text", "source", "device", "country", "score", "collected_at"]
 WORDS = (  # noqa: SIM905 - a word list reads best as one string
@@ -1050,6 +1051,1367 @@ def labeller_ahead(dataset: Any, k: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Agreement + consensus: the agreement job against the bare numpy/library computation
+
+
+AGREEMENT_CLASSES = 10
+AGREEMENT_LABELLERS = 200
+AGREEMENT_TARGET = 2.0  # job / bare, seconds and peak memory
+
+
+def agreement_sizes(quick: bool) -> tuple[int, int]:
+    """(items, annotations): 300,000 and 1,000,000, or 1/20 of them with --quick. A third of
+    the items get 4 labels, the rest 3."""
+    items = 15_000 if quick else 300_000
+    return items, items * 10 // 3
+
+
+def agreement_arrays(n_items: int, n_annotations: int, seed: int = 20240601) -> dict[str, Any]:
+    """Synthetic crowd labels: each item labelled by 3 or 4 of the labellers (drawn without
+    replacement), each labeller right with their own accuracy (0.5–0.95), the true class drawn
+    from a skewed prior, a wrong answer uniform over the other classes. Indices, not ids."""
+    import numpy as np
+
+    k, n_labellers = AGREEMENT_CLASSES, AGREEMENT_LABELLERS
+    rng = np.random.default_rng(seed)
+    fours = n_annotations - 3 * n_items
+    if not 0 <= fours <= n_items:
+        raise SystemExit(f"{n_annotations:,} annotations can't be 3 or 4 on {n_items:,} items")
+    per_item = np.full(n_items, 3)
+    per_item[rng.choice(n_items, fours, replace=False)] = 4
+    draws = rng.integers(0, n_labellers, (n_items, 4))
+    while True:  # redraw the rows with a labeller twice: 4 distinct labellers per item
+        ordered = np.sort(draws, axis=1)
+        twice = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        if not twice.any():
+            break
+        draws[twice] = rng.integers(0, n_labellers, (int(twice.sum()), 4))
+    item = np.repeat(np.arange(n_items), per_item)
+    labeller = draws[np.arange(4)[None, :] < per_item[:, None]]
+    accuracy = rng.uniform(0.5, 0.95, n_labellers)
+    prior = 0.7 ** np.arange(k)
+    prior /= prior.sum()
+    truth = rng.choice(k, n_items, p=prior)
+    right = rng.random(item.size) < accuracy[labeller]
+    wrong = (truth[item] + rng.integers(1, k, item.size)) % k
+    return {
+        "item": item,
+        "labeller": labeller,
+        "label": np.where(right, truth[item], wrong),
+        "time_ms": rng.integers(500, 20_000, item.size),
+        "truth": truth,
+        "prior": prior,
+        "accuracy": accuracy,
+    }
+
+
+def agreement_dataset(tmp: Path, n_items: int, n_annotations: int) -> dict[str, Any]:
+    """The dataset the agreement job reads: 10 labels c0…c9, n_items items (one INSERT … SELECT
+    generate_series, metadata "source" with 3 values), 200 labellers w000…, the annotations by
+    COPY (source 'imported'), annotation_count from a GROUP BY, then VACUUM ANALYZE. The same
+    arrays (item id, labeller id, class code) go to an .npz for the bare baseline."""
+    import numpy as np
+    from django.db import connection, transaction
+
+    from labeling import services
+    from labeling.models import Label, Labeller
+
+    start = time.perf_counter()
+    names = [f"c{i}" for i in range(AGREEMENT_CLASSES)]
+    dataset = services.dataset_create(
+        name=f"bench agreement {n_annotations:,}",
+        created_by=bench_user(),
+        labels=names,
+        annotators_per_item=3,
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO labeling_item (dataset_id, external_id, data, metadata, content_hash, "
+            "origin, annotation_count, reference_method, created_at) "
+            "SELECT %s, g::text, "
+            "jsonb_build_object('text', 'Review ' || g || ': ' || md5(g::text) || '.'), "
+            "jsonb_build_object('source', (ARRAY['web', 'app', 'email'])[1 + g %% 3]), "
+            "md5(g::text), 'imported', 0, '', now() FROM generate_series(1, %s) AS g",
+            [dataset.pk, n_items],
+        )
+        cursor.execute(
+            "SELECT id FROM labeling_item WHERE dataset_id = %s ORDER BY id", [dataset.pk]
+        )
+        item_pk = np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
+    services.dataset_update(dataset=dataset, data_fields=["text"], metadata_fields=["source"])
+    labels = list(
+        Label.objects.filter(dataset=dataset).order_by("position", "id").values_list("id", "name")
+    )
+    if [name for _, name in labels] != names:
+        raise SystemExit(f"Labels came back as {labels}, not in the order {names}.")
+    label_pk = np.array([pk for pk, _ in labels], dtype=np.int64)
+    labellers = Labeller.objects.bulk_create(
+        [Labeller(dataset=dataset, name=f"w{i:03d}") for i in range(AGREEMENT_LABELLERS)]
+    )
+    labeller_pk = np.array([w.pk for w in labellers], dtype=np.int64)
+    items_s = time.perf_counter() - start
+
+    gen_start = time.perf_counter()
+    arrays = agreement_arrays(n_items, n_annotations)
+    item_ids = item_pk[arrays["item"]]
+    labeller_ids = labeller_pk[arrays["labeller"]]
+    codes = arrays["label"]
+    npz = tmp / "agreement.npz"
+    np.savez(
+        npz,
+        item=item_ids,
+        labeller=labeller_ids,
+        label=codes,
+        truth=arrays["truth"],
+        k=AGREEMENT_CLASSES,
+    )
+    gen_s = time.perf_counter() - gen_start
+
+    copy_start = time.perf_counter()
+    when = "2024-06-01 12:00:00+00"
+    rows = zip(
+        item_ids.tolist(),
+        labeller_ids.tolist(),
+        label_pk[codes].tolist(),
+        arrays["time_ms"].tolist(),
+        strict=True,
+    )
+    with pg_connect() as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY labeling_annotation (item_id, labeller_id, label_id, source, "
+                "time_spent_ms, created_at, updated_at) FROM STDIN"
+            ) as copy,
+        ):
+            block: list[str] = []
+            for i, w, lab, ms in rows:
+                block.append(f"{i}\t{w}\t{lab}\timported\t{ms}\t{when}\t{when}\n")
+                if len(block) == 100_000:
+                    copy.write("".join(block))
+                    block.clear()
+            copy.write("".join(block))
+        copy_s = time.perf_counter() - copy_start
+        count_start = time.perf_counter()
+        conn.execute(
+            "UPDATE labeling_item i SET annotation_count = c.n FROM "
+            "(SELECT a.item_id, count(*) AS n FROM labeling_annotation a "
+            "JOIN labeling_labeller l ON l.id = a.labeller_id WHERE l.dataset_id = %s "
+            "GROUP BY a.item_id) c WHERE i.id = c.item_id",
+            [dataset.pk],
+        )
+        conn.commit()
+        stored = conn.execute(
+            "SELECT count(*), sum(annotation_count) FROM labeling_item WHERE dataset_id = %s",
+            [dataset.pk],
+        ).fetchone()
+        conn.commit()
+        # As autovacuum would soon after such a write (and not during the timed job).
+        conn.autocommit = True
+        conn.execute("VACUUM (ANALYZE) labeling_item, labeling_annotation")
+        count_s = time.perf_counter() - count_start
+    if stored != (n_items, n_annotations):
+        raise SystemExit(
+            f"Agreement data: expected {n_items:,} items, {n_annotations:,} labels; "
+            f"the database has {stored}"
+        )
+    # What an import leaves: every item's reference label by majority vote (not measured).
+    ref_start = time.perf_counter()
+    services.reference_labels_refresh(dataset_id=dataset.pk)
+    ref_s = time.perf_counter() - ref_start
+    per_item = np.bincount(arrays["item"], minlength=n_items)
+    return {
+        "dataset_id": dataset.pk,
+        "ref_s": ref_s,
+        "npz": npz,
+        "items": n_items,
+        "annotations": n_annotations,
+        "with_4": int(np.count_nonzero(per_item == 4)),
+        "prior": arrays["prior"].tolist(),
+        "accuracy": (float(arrays["accuracy"].min()), float(arrays["accuracy"].max())),
+        "labels_right": float(np.mean(codes == arrays["truth"][arrays["item"]])),
+        "items_s": items_s,
+        "gen_s": gen_s,
+        "copy_s": copy_s,
+        "count_s": count_s,
+        "setup_s": time.perf_counter() - start,
+    }
+
+
+def phase_timer(
+    phases: dict[str, float], peaks: dict[str, int]
+) -> Callable[[str, Callable[..., Any]], Callable[..., Any]]:
+    """``timed(name, fn)``: fn wrapped so that its seconds add up in ``phases[name]`` and the
+    peak RSS (VmHWM, KB) after it goes to ``peaks[name]`` (kept in the order of the last
+    return)."""
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - start
+                peaks.pop(name, None)  # kept in the order of the last return
+                peaks[name] = peak_rss_kb()
+
+        return wrapper
+
+    return timed
+
+
+@contextlib.contextmanager
+def timers_around(
+    timed: Callable[[str, Callable[..., Any]], Callable[..., Any]],
+    targets: list[tuple[Any, str, str]],
+) -> Iterator[None]:
+    """Wrap ``getattr(obj, attr)`` with ``timed(name, …)`` for each (obj, attr, name) of a
+    module, class or instance, and put the originals back on exit. No code is changed; a
+    function that has been renamed is simply not timed."""
+    saved: list[tuple[Any, str, bool, Any]] = []
+    try:
+        for obj, attr, name in targets:
+            if callable(getattr(obj, attr, None)):
+                own = vars(obj)
+                saved.append((obj, attr, attr in own, own.get(attr)))
+                setattr(obj, attr, timed(name, getattr(obj, attr)))
+        yield
+    finally:
+        for obj, attr, had, old in reversed(saved):
+            if had:
+                setattr(obj, attr, old)
+            else:
+                delattr(obj, attr)
+
+
+def sql_timer(sql_times: dict[str, list[float]]) -> Callable[..., Any]:
+    """A ``connection.execute_wrapper`` that counts and times each SQL statement (its first 110
+    characters) in sql_times."""
+
+    def timer(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(sql, *args)
+        finally:
+            entry = sql_times.setdefault(" ".join(sql.split())[:110], [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - start
+
+    return timer
+
+
+def sql_top(sql_times: dict[str, list[float]], n: int = 12) -> list[list[Any]]:
+    """The n statements that took longest: [sql, count, seconds]."""
+    rows = [[sql, count, secs] for sql, (count, secs) in sql_times.items()]
+    return sorted(rows, key=lambda e: -e[2])[:n]
+
+
+def say_profile(what: str, top_sql: list[list[Any]], prof_path: Path) -> None:
+    """The slowest SQL a child recorded and its cProfile (top 30 cumulative, top 20 own)."""
+    import pstats
+
+    say("   slowest SQL through Django (count, seconds; COPY not included):")
+    for sql, count, secs in top_sql:
+        say(f"   {secs:8.2f} s {count:6d}×  {sql}")
+    say(f"   profile of {what} (top 30 by cumulative time):")
+    pstats.Stats(str(prof_path)).sort_stats("cumulative").print_stats(30)
+    say(f"   profile of {what} (top 20 by own time):")
+    pstats.Stats(str(prof_path)).sort_stats("tottime").print_stats(20)
+
+
+def peak_rss_kb() -> int:
+    """This process's peak RSS (KB): VmHWM, the high-water mark of its own address space.
+    ru_maxrss of a child started by subprocess (vfork + exec) also counts the parent's peak at
+    the exec, so it is reported beside it but not used."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def warm_imports_agreement() -> None:
+    """The libraries the computation uses, imported before any clock starts (their import is
+    not the computation): the bare child and the job child both call this."""
+    import krippendorff  # noqa: F401
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.csv  # noqa: F401
+    import scipy.sparse  # noqa: F401
+    from statsmodels.stats import inter_rater, proportion  # noqa: F401
+
+    from quality.analysis import agreement, consensus  # noqa: F401
+
+
+def child_agreement_bare(npz: Path) -> None:
+    """The bare computation on the job's arrays: the items × classes value counts
+    (np.bincount) → krippendorff.alpha (nominal); statsmodels fleiss_kappa on the items with the
+    modal label count; quality.analysis.consensus.dawid_skene and majority_vote (defaults as the
+    job: majority-vote ties go to the more reliable labellers, here their Dawid–Skene
+    accuracy)."""
+    import psutil
+
+    warm_imports_agreement()
+    import krippendorff
+    import numpy as np
+    from statsmodels.stats.inter_rater import fleiss_kappa
+
+    from quality.analysis.consensus import dawid_skene, majority_vote
+
+    data = np.load(npz)
+    items, labellers, labels = data["item"], data["labeller"], data["label"]
+    truth, k = data["truth"], int(data["k"])
+    rss_setup = psutil.Process().memory_info().rss
+    phases: dict[str, float] = {}
+    peaks: dict[str, int] = {}  # peak RSS (KB) so far, after each phase
+    start = last = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        phases[name] = now - last
+        peaks[name] = peak_rss_kb()
+        last = time.perf_counter()
+
+    item_ids, item_index = np.unique(items, return_inverse=True)
+    counts = np.bincount(item_index * k + labels, minlength=item_ids.size * k).reshape(-1, k)
+    lap("value_counts")
+    alpha = float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
+    lap("krippendorff")
+    sizes = counts.sum(axis=1)
+    raters = int(np.bincount(sizes).argmax())
+    fleiss = float(fleiss_kappa(counts[sizes == raters].astype(np.float64), method="fleiss"))
+    lap("fleiss")
+    ds = dawid_skene(items, labellers, labels, k)
+    lap("dawid_skene")
+    votes = majority_vote(
+        items,
+        labels,
+        labeller_ids=labellers,
+        reliability=(ds.labeller_ids, ds.labeller_accuracy()),
+    )
+    lap("majority_vote")
+    elapsed = time.perf_counter() - start
+    same = int(np.count_nonzero(votes.labels == ds.consensus.labels))
+    result = {
+        "seconds": elapsed,
+        "phases": phases,
+        "peaks": peaks,
+        "alpha": alpha,
+        "fleiss": fleiss,
+        "fleiss_raters": raters,
+        "items": int(item_ids.size),
+        "annotations": int(items.size),
+        "majority_vote_vs_dawid_skene": same / votes.item_ids.size,
+        "majority_vote_right": float(np.mean(votes.labels == truth)),
+        "dawid_skene_right": float(np.mean(ds.consensus.labels == truth)),
+        "dawid_skene_iterations": ds.iterations,
+        "dawid_skene_converged": ds.converged,
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_kb": peak_rss_kb(),
+        "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def child_agreement_job(dataset_id: int, method: str, profile: str | None) -> None:
+    """The agreement job as the worker runs it: a Job row (kind "agreement", the method), then
+    workbench.jobs.job_execute. The functions agreement_run calls are timed by wrappers (no code
+    is changed; a function that has been renamed is simply not timed)."""
+    django_setup()
+    import psutil
+
+    warm_imports_agreement()
+    from django.db import connection
+    from django.db.models import Count
+
+    import quality.selectors
+    import quality.services
+    from labeling.models import Dataset, Item
+    from workbench.jobs import job_execute, job_validate
+    from workbench.models import Job
+
+    phases: dict[str, float] = {}
+    peaks: dict[str, int] = {}  # peak RSS (KB) so far, after each timed function
+    timed = phase_timer(phases, peaks)
+
+    for module, attr in (
+        (quality.services, "agreement_run"),
+        (quality.services, "annotation_frame"),
+        (quality.services, "agreement_report"),
+        (quality.services, "krippendorff_alpha"),
+        (quality.services, "slice_agreement"),
+        (quality.selectors, "metadata_groups"),
+        (quality.services, "majority_vote"),
+        (quality.services, "dawid_skene"),
+        (quality.services, "frame_records"),
+        (quality.services, "_consensus_store"),
+        (quality.services, "dawid_skene_apply"),
+        (quality.services, "_reference_store"),
+        (quality.services, "reference_labels_write"),
+    ):
+        if callable(getattr(module, attr, None)):
+            setattr(module, attr, timed(attr, getattr(module, attr)))
+    # The commit of agreement_run's transaction runs the deferred foreign-key checks of the
+    # rewritten reference labels (Django's constraints are DEFERRABLE INITIALLY DEFERRED).
+    connection.commit = timed("commit", connection.commit)
+
+    dataset = Dataset.objects.get(pk=dataset_id)
+    params = job_validate(kind="agreement", dataset=dataset, params={"consensus_method": method})
+    job = Job.objects.create(kind="agreement", dataset=dataset, params=params)
+    rss_setup = psutil.Process().memory_info().rss
+    sql_times: dict[str, list[float]] = {}
+    wrapper: Any = contextlib.nullcontext()
+    profiler = None
+    if profile:
+        import cProfile
+
+        wrapper = connection.execute_wrapper(sql_timer(sql_times))
+        profiler = cProfile.Profile()
+        profiler.enable()
+    start = time.perf_counter()
+    with wrapper:
+        job_execute(job.pk, worker="bench")
+    elapsed = time.perf_counter() - start
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    peak = peak_rss_kb()
+    job = Job.objects.get(pk=job.pk)
+    methods = dict(
+        Item.objects.filter(dataset_id=dataset_id)
+        .values_list("reference_method")
+        .annotate(n=Count("id"))
+        .order_by("reference_method")
+    )
+    res = job.result or {}
+    result = {
+        "seconds": elapsed,
+        "job_status": job.status,
+        "job_error": job.error,
+        "phases": phases,
+        "peaks": peaks,
+        "consensus": res.get("consensus"),
+        "alpha": (res.get("alpha") or {}).get("value"),
+        "fleiss": (res.get("fleiss") or {}).get("value"),
+        "counts": res.get("counts"),
+        "result_kb": len(json.dumps(res)) // 1024,
+        "reference_methods": methods,
+        "sql_top": sql_top(sql_times),
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_kb": peak,
+        "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def run_child(kind: str, tmp: Path, *extra: str) -> dict[str, Any]:
+    """Run ``bench/run.py --child <kind>`` and return its RESULT_PREFIX line, decoded."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--tmp", str(tmp)]
+    proc = subprocess.run(
+        [*cmd, *extra], env=os.environ.copy(), stdout=subprocess.PIPE, text=True, check=False
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
+    if proc.returncode or not lines:
+        sys.stdout.write(proc.stdout)
+        raise SystemExit(f"The {kind} child failed (exit {proc.returncode}).")
+    return json.loads(lines[-1].removeprefix(RESULT_PREFIX))
+
+
+def agreement(tmp: Path, quick: bool, profile: bool) -> dict[str, Any]:
+    n_items, n_annotations = agreement_sizes(quick)
+    data = agreement_dataset(tmp, n_items, n_annotations)
+    say(
+        f"   dataset {data['dataset_id']}: {n_items:,} items ({data['with_4']:,} with 4 labels, "
+        f"the rest 3), {AGREEMENT_LABELLERS} labellers (accuracy "
+        f"{data['accuracy'][0]:.2f}–{data['accuracy'][1]:.2f}), {AGREEMENT_CLASSES} classes "
+        f"(prior {data['prior'][0]:.2f} … {data['prior'][-1]:.3f}), {n_annotations:,} labels "
+        f"({data['labels_right']:.1%} right)"
+    )
+    say(
+        f"   setup (not measured): {data['setup_s']:.1f} s = items+labels+labellers "
+        f"{data['items_s']:.1f} s, arrays+npz {data['gen_s']:.1f} s, COPY annotations "
+        f"{data['copy_s']:.1f} s, annotation_count + VACUUM ANALYZE {data['count_s']:.1f} s, "
+        f"reference labels by majority vote (as an import leaves them) {data['ref_s']:.1f} s"
+    )
+    bare = run_child("agreement-bare", tmp, "--npz", str(data["npz"]))
+    ph = bare["phases"]
+    say(
+        f"   bare: {bare['seconds']:.2f} s, peak {mb(bare['rss_peak_kb'])} "
+        f"({mb(bare['rss_setup_kb'])} after imports + npz) = "
+        + ", ".join(f"{name} {secs:.2f}" for name, secs in ph.items())
+    )
+    say(
+        f"      alpha {bare['alpha']:.4f}, Fleiss {bare['fleiss']:.4f} ({bare['fleiss_raters']} "
+        f"raters); Dawid–Skene {bare['dawid_skene_iterations']} iterations "
+        f"(converged {bare['dawid_skene_converged']}); right vs the true class: majority vote "
+        f"{bare['majority_vote_right']:.1%}, Dawid–Skene {bare['dawid_skene_right']:.1%}; "
+        f"MV = DS on {bare['majority_vote_vs_dawid_skene']:.1%}"
+    )
+    jobs = {}
+    # The default method first (the references an import left mostly stay), then Dawid-Skene
+    # (every item's reference label is rewritten: method and confidence change).
+    for method in ("majority_vote", "dawid_skene"):
+        jobs[method] = agreement_job(tmp, data, bare, method, profile)
+    return {"data": data, "bare": bare, "jobs": jobs}
+
+
+def agreement_job(
+    tmp: Path, data: dict[str, Any], bare: dict[str, Any], method: str, profile: bool
+) -> dict[str, Any]:
+    """One agreement job (child process) with the given consensus method, and what it did."""
+    prof_path = tmp / f"agreement-{method}.prof"
+    if profile:
+        os.environ["BENCH_PROFILE"] = str(prof_path)
+    try:
+        job = run_child(
+            "agreement-job", tmp, "--dataset", str(data["dataset_id"]), "--method", method
+        )
+    finally:
+        os.environ.pop("BENCH_PROFILE", None)
+    if job["job_status"] != "succeeded":
+        raise SystemExit(
+            f"The agreement job did not succeed ({job['job_status']}): {job['job_error']}"
+        )
+    say(
+        f"   job ({method}): {job['seconds']:.2f} s, peak {mb(job['rss_peak_kb'])} "
+        f"({mb(job['rss_setup_kb'])} after setup); result {job['result_kb']:,} KB of JSON"
+    )
+    jp = job["phases"]
+    run_s = jp.get("agreement_run", job["seconds"])
+    read_s = jp.get("annotation_frame", 0.0)
+    write_s = jp.get("_reference_store", 0.0)
+    io_s = read_s + write_s + jp.get("commit", 0.0)  # read the labels, write the references
+    known = (
+        "annotation_frame",
+        "agreement_report",
+        "krippendorff_alpha",
+        "metadata_groups",
+        "slice_agreement",
+        "majority_vote",
+        "dawid_skene",
+        "frame_records",
+        "dawid_skene_apply",
+        "_consensus_store",
+        "_reference_store",
+        "commit",
+    )
+    say(
+        "      "
+        + ", ".join(f"{name} {jp[name]:.2f}" for name in known if name in jp)
+        + f", rest of agreement_run {run_s - sum(jp.get(n, 0.0) for n in known):.2f}"
+        + f", job_execute around it {job['seconds'] - run_s:.2f} s"
+    )
+    c = job["consensus"] or {}
+    say(
+        f"      alpha {job['alpha']:.4f}, Fleiss {job['fleiss']:.4f}; consensus "
+        f"{c.get('method')}: {c.get('items', 0):,} items, MV = DS on "
+        f"{c.get('majority_vote_vs_dawid_skene') or 0:.1%}, mean confidence "
+        f"{c.get('mean_confidence') or 0:.3f}, DS {c.get('dawid_skene_iterations')} iterations "
+        f"(converged {c.get('dawid_skene_converged')}); reference_method of the items "
+        f"{job['reference_methods']}"
+    )
+    say(
+        f"      job without reading the labels and writing the reference labels "
+        f"(annotation_frame, _reference_store, commit): {job['seconds'] - io_s:.2f} s "
+        f"(= {(job['seconds'] - io_s) / bare['seconds']:.2f}× bare)"
+    )
+    for who, peaks in (("bare", bare["peaks"]), ("job", job["peaks"])):
+        say(
+            f"      peak RSS of the {who} after (in order): "
+            + ", ".join(f"{name} {mb(kb)}" for name, kb in peaks.items())
+        )
+    if profile:
+        say_profile("job_execute", job["sql_top"], prof_path)
+    return job
+
+
+# ---------------------------------------------------------------------------------------------
+# Label issues (issue #5): the label-issue job against the bare cleanlab call on the same arrays,
+# the upload of the predictions through the API, and the baseline-model job
+
+
+LABEL_ISSUES_CLASSES = 10
+LABEL_ISSUES_FLIPPED = 0.10  # the share of given labels planted wrong
+LABEL_ISSUES_TARGET = 1.5  # job seconds / bare find_label_issues seconds
+LABEL_ISSUES_TOP = 1000  # precision of the first issues by rank (what a reviewer sees first)
+BASELINE_CLASSES = 5
+BASELINE_FOLDS = 5
+# DESIGN.md, "Library notes": TF-IDF + logistic regression on 50k short texts, ~28 s.
+DESIGN_BASELINE_50K_S = 28.0
+# The baseline texts: a class's own words make up a fifth of a text, another class's words a
+# few, the rest is shared (WORDS and the function words below).
+BASELINE_TOPICS = (
+    "invoice charged billing payment refund card bank overcharged subscription fee receipt "
+    "discount coupon price paid",
+    "delivery courier parcel shipping tracking arrived package postman dispatch warehouse "
+    "doorstep lost delayed carrier address",
+    "stitching fabric material durable flimsy sturdy torn zipper seams quality colour faded "
+    "shrunk texture finish",
+    "agent support helpline chat ticket manager apology callback escalated representative "
+    "queue hold answered resolved complaint",
+    "app login password crash update screen button notification sync offline version "
+    "install settings account loading",
+)
+BASELINE_FILLER = (  # noqa: SIM905
+    "the a an this that it was is are and or but not very really so just"
+).split()
+
+
+def label_issues_sizes(quick: bool) -> tuple[int, int]:
+    """(items of the label-issue job, texts of the baseline model): 100,000 and 50,000, or
+    1/10 of them with --quick."""
+    return (10_000, 5_000) if quick else (100_000, 50_000)
+
+
+def label_issues_arrays(n: int, seed: int = 20240705) -> dict[str, Any]:
+    """Out-of-sample-like predictions with planted label errors: a true class per item (skewed
+    prior 0.85^class), ~10% of the given labels flipped to another class (uniform), and
+    probabilities from a noisy softmax: normal(0, 1) logits, +uniform(1.5, 6) on the true class
+    and +uniform(0, 1.5) on the next class (classes that overlap), so the model is right on
+    ~88% of the items and not always sure."""
+    import numpy as np
+
+    k = LABEL_ISSUES_CLASSES
+    rng = np.random.default_rng(seed)
+    prior = 0.85 ** np.arange(k)
+    prior /= prior.sum()
+    truth = rng.choice(k, n, p=prior)
+    flipped = rng.random(n) < LABEL_ISSUES_FLIPPED
+    labels = np.where(flipped, (truth + rng.integers(1, k, n)) % k, truth)
+    rows = np.arange(n)
+    logits = rng.normal(0.0, 1.0, (n, k))
+    logits[rows, truth] += rng.uniform(1.5, 6.0, n)
+    logits[rows, (truth + 1) % k] += rng.uniform(0.0, 1.5, n)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    return {"truth": truth, "label": labels, "flipped": flipped, "probs": probs}
+
+
+def baseline_texts(n: int, seed: int = 20240706) -> dict[str, Any]:
+    """n short texts (8–12 words) in 5 classes (prior 0.3, 0.25, 0.2, 0.15, 0.1): each word is
+    one of the class's 15 words (20%), of any class's (7%), a function word (33%) or one of
+    WORDS (40%); then 5% of the labels are flipped to another class. Deterministic."""
+    import numpy as np
+
+    k = BASELINE_CLASSES
+    rng = np.random.default_rng(seed)
+    topics = [t.split() for t in BASELINE_TOPICS]
+    truth = rng.choice(k, n, p=[0.3, 0.25, 0.2, 0.15, 0.1])
+    lengths = rng.integers(8, 13, n)
+    draws = rng.random(int(lengths.sum()))
+    picks = rng.integers(0, 1 << 30, (int(lengths.sum()), 2))
+    texts = []
+    at = 0
+    for c, length in zip(truth.tolist(), lengths.tolist(), strict=True):
+        words = []
+        for u, (a, b) in zip(
+            draws[at : at + length], picks[at : at + length].tolist(), strict=True
+        ):
+            if u < 0.20:
+                words.append(topics[c][a % len(topics[c])])
+            elif u < 0.27:
+                other = topics[a % k]
+                words.append(other[b % len(other)])
+            elif u < 0.60:
+                words.append(BASELINE_FILLER[a % len(BASELINE_FILLER)])
+            else:
+                words.append(WORDS[a % len(WORDS)])
+        at += length
+        texts.append(" ".join(words).capitalize() + ".")
+    flipped = rng.random(n) < 0.05
+    labels = np.where(flipped, (truth + rng.integers(1, k, n)) % k, truth)
+    return {"texts": texts, "truth": truth, "label": labels, "flipped": flipped}
+
+
+def single_label_dataset(
+    name: str, label_names: list[str], codes: Any, texts: list[str] | None = None
+) -> dict[str, Any]:
+    """A dataset as an import of items with one label each leaves it: its items (one INSERT …
+    SELECT generate_series, or unnest of the texts), one Labeller "imported", the labels
+    (class codes into label_names) written by COPY, reference_labels_refresh, then VACUUM
+    ANALYZE. Returns the dataset id, the item ids (in the order of codes) and the label ids."""
+    import numpy as np
+    from django.db import connection, transaction
+
+    from labeling import services
+    from labeling.models import Label, Labeller
+
+    n = int(codes.size)
+    start = time.perf_counter()
+    dataset = services.dataset_create(name=name, created_by=bench_user(), labels=label_names)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if texts is None:
+            cursor.execute(
+                "INSERT INTO labeling_item (dataset_id, external_id, data, metadata, "
+                "content_hash, origin, annotation_count, reference_method, created_at) "
+                "SELECT %s, g::text, "
+                "jsonb_build_object('text', 'Review ' || g || ': ' || md5(g::text) || '.'), "
+                "'{}'::jsonb, md5(g::text), 'imported', 0, '', now() "
+                "FROM generate_series(1, %s) AS g",
+                [dataset.pk, n],
+            )
+        else:
+            cursor.execute(
+                "INSERT INTO labeling_item (dataset_id, external_id, data, metadata, "
+                "content_hash, origin, annotation_count, reference_method, created_at) "
+                "SELECT %s, g.ord::text, jsonb_build_object('text', g.t), '{}'::jsonb, "
+                "md5(g.t), 'imported', 0, '', now() "
+                "FROM unnest(%s::text[]) WITH ORDINALITY AS g(t, ord)",
+                [dataset.pk, texts],
+            )
+        cursor.execute(
+            "SELECT id FROM labeling_item WHERE dataset_id = %s ORDER BY external_id::int",
+            [dataset.pk],
+        )
+        item_pk = np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
+    services.dataset_update(dataset=dataset, data_fields=["text"])
+    labels = list(
+        Label.objects.filter(dataset=dataset).order_by("position", "id").values_list("id", "name")
+    )
+    if [label for _, label in labels] != label_names:
+        raise SystemExit(f"Labels came back as {labels}, not in the order {label_names}.")
+    label_pk = np.array([pk for pk, _ in labels], dtype=np.int64)
+    labeller = Labeller.objects.create(dataset=dataset, name="imported")
+    items_s = time.perf_counter() - start
+
+    copy_start = time.perf_counter()
+    when = "2024-07-01 12:00:00+00"
+    with pg_connect() as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY labeling_annotation (item_id, labeller_id, label_id, source, "
+                "time_spent_ms, created_at, updated_at) FROM STDIN"
+            ) as copy,
+        ):
+            block: list[str] = []
+            for item, label in zip(item_pk.tolist(), label_pk[codes].tolist(), strict=True):
+                block.append(f"{item}\t{labeller.pk}\t{label}\timported\t\\N\t{when}\t{when}\n")
+                if len(block) == 100_000:
+                    copy.write("".join(block))
+                    block.clear()
+            copy.write("".join(block))
+        conn.commit()
+    copy_s = time.perf_counter() - copy_start
+    # What an import leaves: every item's reference label (here its one label), then the
+    # statistics autovacuum would soon gather (not during the timed work).
+    ref_start = time.perf_counter()
+    services.reference_labels_refresh(dataset_id=dataset.pk)
+    with pg_connect() as conn:
+        conn.autocommit = True
+        conn.execute("VACUUM (ANALYZE) labeling_item, labeling_annotation")
+        same = conn.execute(
+            "SELECT count(*) FROM labeling_item i JOIN labeling_annotation a ON a.item_id = i.id "
+            "WHERE i.dataset_id = %s AND a.label_id = i.reference_label_id",
+            [dataset.pk],
+        ).fetchone()[0]
+    ref_s = time.perf_counter() - ref_start
+    if same != n:
+        raise SystemExit(f"{name}: {same:,} of {n:,} items have their label as reference label.")
+    return {
+        "dataset_id": dataset.pk,
+        "item_pk": item_pk,
+        "label_pk": label_pk,
+        "items_s": items_s,
+        "copy_s": copy_s,
+        "ref_s": ref_s,
+    }
+
+
+def predictions_upload(dataset_id: int, item_pk: Any, probs: Any, profile: bool) -> dict[str, Any]:
+    """POST the predictions to /api/v1/datasets/{id}/model-runs/ in-process (DRF APIClient,
+    token auth of the dataset's owner), the JSON body encoded beforehand (the client's work, not
+    timed). The functions the view calls are timed by wrappers and put back afterwards."""
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+    from rest_framework.parsers import JSONParser
+    from rest_framework.test import APIClient
+
+    import quality.api
+    import quality.services
+    import workbench.db
+    from quality.analysis import label_issues as li
+
+    encode_start = time.perf_counter()
+    body = json.dumps(
+        {
+            "name": "bench model",
+            "version": "1",
+            "trained_on": "5-fold cross-validation (synthetic)",
+            "predictions": [
+                {"item": pk, "probabilities": row}
+                for pk, row in zip(item_pk.tolist(), probs.tolist(), strict=True)
+            ],
+        }
+    ).encode()
+    encode_s = time.perf_counter() - encode_start
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=bench_user())
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    url = f"/api/v1/datasets/{dataset_id}/model-runs/"
+    phases: dict[str, float] = {}
+    timed = phase_timer(phases, {})
+    targets = [
+        (JSONParser, "parse", "parse JSON"),
+        (quality.api.ModelRunInputSerializer, "is_valid", "serializer is_valid"),
+        (quality.services, "model_run_create", "model_run_create"),
+        (quality.services, "_item_ids_for", "_item_ids_for"),
+        (quality.services, "_probability_matrix", "_probability_matrix"),
+        (quality.services, "model_run_store", "model_run_store"),
+        (li, "normalise_probabilities", "normalise_probabilities"),
+        (workbench.db, "copy_rows", "copy_rows"),
+        (connection, "commit", "commit"),
+    ]
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    with timers_around(timed, targets):
+        if profiler is not None:
+            profiler.enable()
+        start = time.perf_counter()
+        response = client.post(url, data=body, content_type="application/json")
+        elapsed = time.perf_counter() - start
+        if profiler is not None:
+            profiler.disable()
+    if response.status_code != 201:
+        raise SystemExit(f"POST {url} → {response.status_code}: {response.content[:500]!r}")
+    run = response.json()
+    if run.get("prediction_count") != item_pk.size:
+        raise SystemExit(f"The model run holds {run.get('prediction_count')} predictions: {run}")
+    return {
+        "seconds": elapsed,
+        "encode_s": encode_s,
+        "body_mb": len(body) / 2**20,
+        "rows": int(item_pk.size),
+        "run_id": run["id"],
+        "renormalised": run.get("renormalised_count"),
+        "phases": phases,
+        "profiler": profiler,
+    }
+
+
+def warm_imports_label_issues() -> None:
+    """What the label-issue computation uses, imported before any clock starts (cleanlab alone
+    costs seconds): the bare child and the job child both call this."""
+    import cleanlab.count
+    import cleanlab.dataset
+    import cleanlab.filter
+    import cleanlab.internal.constants
+    import cleanlab.rank  # noqa: F401
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+
+    from quality.analysis import label_issues  # noqa: F401
+
+
+def child_label_issues_bare(npz: Path, tmp: Path) -> None:
+    """The bare cleanlab call the target names, on the job's arrays:
+    cleanlab.filter.find_label_issues(labels, probs, filter_by="prune_by_noise_rate",
+    n_jobs=1), timed once in a fresh process as the job calls it once; then
+    get_label_quality_scores, and each once more (warm). The flagged rows go to an .npy."""
+    import psutil
+
+    warm_imports_label_issues()
+    import numpy as np
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    data = np.load(npz)
+    labels, probs, flipped = data["label"], data["probs"], data["flipped"]
+    rss_setup = psutil.Process().memory_info().rss
+    start = time.perf_counter()
+    mask = find_label_issues(
+        labels, probs, filter_by="prune_by_noise_rate", n_jobs=1, verbose=False
+    )
+    elapsed = time.perf_counter() - start
+    peak_find = peak_rss_kb()
+    start = time.perf_counter()
+    scores = get_label_quality_scores(labels, probs)
+    scores_s = time.perf_counter() - start
+    start = time.perf_counter()
+    again = find_label_issues(
+        labels, probs, filter_by="prune_by_noise_rate", n_jobs=1, verbose=False
+    )
+    again_s = time.perf_counter() - start
+    start = time.perf_counter()
+    get_label_quality_scores(labels, probs)
+    scores_again_s = time.perf_counter() - start
+    flagged = np.flatnonzero(mask)
+    np.save(tmp / "label-issues-bare.npy", flagged)
+    hits = int(np.count_nonzero(flipped[flagged]))
+    worst = np.argsort(scores, kind="stable")[: flagged.size]
+    result = {
+        "seconds": elapsed,
+        "scores_s": scores_s,
+        "again_s": again_s,
+        "scores_again_s": scores_again_s,
+        "same_again": bool(np.array_equal(mask, again)),
+        "flagged": int(flagged.size),
+        "planted": int(np.count_nonzero(flipped)),
+        "precision": hits / max(flagged.size, 1),
+        "recall": hits / max(int(np.count_nonzero(flipped)), 1),
+        # The same number of items taken by the lowest label quality score instead.
+        "scores_precision": float(np.mean(flipped[worst])) if worst.size else 0.0,
+        "model_accuracy": float(np.mean(probs.argmax(axis=1) == data["truth"])),
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_find_kb": peak_find,
+        "rss_peak_kb": peak_rss_kb(),
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def child_label_issues_job(dataset_id: int, run_id: int, profile: str | None) -> None:
+    """The label-issue job as the worker runs it: a Job row (kind "label_issues", the model
+    run), then workbench.jobs.job_execute. The functions label_issues_run and find_issues call
+    are timed by wrappers (no code is changed)."""
+    django_setup()
+    import psutil
+
+    warm_imports_label_issues()
+    import cleanlab.count
+    import cleanlab.dataset
+    import cleanlab.filter
+    import cleanlab.rank
+    from django.db import connection
+
+    import quality.selectors
+    import quality.services
+    from labeling.models import Dataset
+    from quality.analysis import label_issues as li
+    from workbench.jobs import job_execute, job_validate
+    from workbench.models import Job
+
+    phases: dict[str, float] = {}
+    peaks: dict[str, int] = {}
+    targets = [
+        (quality.services, "label_issues_run"),
+        (quality.selectors, "model_run_probabilities"),
+        (quality.selectors, "reference_codes"),
+        (li, "find_issues"),
+        (li, "normalise_probabilities"),
+        (li, "_check_labels"),
+        (cleanlab.count, "compute_confident_joint"),
+        (cleanlab.count, "calibrate_confident_joint"),
+        (cleanlab.filter, "find_label_issues"),
+        (cleanlab.rank, "get_self_confidence_for_each_label"),
+        (li, "_label_issue_frame"),
+        (li, "_health"),
+        (quality.selectors, "decided_items"),
+        (li.IssueReport, "to_dict"),
+        (quality.services, "_label_issues_store"),
+        # The commit of the job's writes (the LabelIssue rows), then the job row's.
+        (connection, "commit"),
+    ]
+    dataset = Dataset.objects.get(pk=dataset_id)
+    params = job_validate(kind="label_issues", dataset=dataset, params={"model_run": run_id})
+    job = Job.objects.create(kind="label_issues", dataset=dataset, params=params)
+    rss_setup = psutil.Process().memory_info().rss
+    sql_times: dict[str, list[float]] = {}
+    wrapper: Any = contextlib.nullcontext()
+    profiler = None
+    if profile:
+        import cProfile
+
+        wrapper = connection.execute_wrapper(sql_timer(sql_times))
+        profiler = cProfile.Profile()
+    with timers_around(phase_timer(phases, peaks), [(o, a, a) for o, a in targets]), wrapper:
+        if profiler is not None:
+            profiler.enable()
+        start = time.perf_counter()
+        job_execute(job.pk, worker="bench")
+        elapsed = time.perf_counter() - start
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+    peak = peak_rss_kb()
+    job = Job.objects.get(pk=job.pk)
+    res = job.result or {}
+    report = res.get("report") or {}
+    result = {
+        "job_id": job.pk,
+        "seconds": elapsed,
+        "job_status": job.status,
+        "job_error": job.error,
+        "phases": phases,
+        "peaks": peaks,
+        "issues": res.get("issues"),
+        "by_type": res.get("by_type"),
+        "items": res.get("items"),
+        "health_score": report.get("health_score"),
+        "estimated_label_issues": report.get("estimated_label_issues"),
+        "result_kb": len(json.dumps(res)) // 1024,
+        "sql_top": sql_top(sql_times),
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_kb": peak,
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+class ProgressLog:
+    """Every progress call of a job (before the job runner's throttling): seconds since the
+    log started, done, total, message."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.calls: list[tuple[float, float, float | None, str]] = []
+
+    def wrap(self, cls: type) -> type:
+        log = self
+
+        class Logged(cls):  # type: ignore[valid-type, misc]
+            def __call__(self, done: float, total: float | None = None, message: str = "") -> None:
+                log.calls.append((time.perf_counter() - log.start, done, total, message))
+                super().__call__(done, total, message)
+
+        return Logged
+
+
+def child_baseline_job(dataset_id: int, folds: int) -> None:
+    """The baseline-model job as the worker runs it (kind "baseline_model", the folds), timed
+    around job_execute; its progress messages give the time of each fold."""
+    django_setup()
+    import psutil
+
+    import quality.analysis.baseline as baseline
+    import quality.selectors
+    import quality.services
+    import workbench.db
+    import workbench.jobs
+    from labeling.models import Dataset
+    from workbench.jobs import job_execute, job_validate
+    from workbench.models import Job
+
+    phases: dict[str, float] = {}
+    peaks: dict[str, int] = {}
+    targets = [
+        (quality.services, "baseline_run"),
+        (quality.selectors, "labelled_items"),
+        (quality.services, "_baseline_inputs"),
+        (baseline, "cross_validated_probabilities"),
+        (baseline, "_prepare_text"),
+        (baseline, "_tfidf"),
+        (baseline, "_svd_features"),
+        (baseline, "_cross_validate"),
+        (quality.services, "model_run_store"),
+        (workbench.db, "copy_rows"),
+    ]
+    dataset = Dataset.objects.get(pk=dataset_id)
+    params = job_validate(kind="baseline_model", dataset=dataset, params={"folds": folds})
+    job = Job.objects.create(kind="baseline_model", dataset=dataset, params=params)
+    rss_setup = psutil.Process().memory_info().rss
+    log = ProgressLog()
+    progress_cls = workbench.jobs.Progress
+    workbench.jobs.Progress = log.wrap(progress_cls)  # job_execute looks it up at call time
+    try:
+        with timers_around(phase_timer(phases, peaks), [(o, a, a) for o, a in targets]):
+            log.start = start = time.perf_counter()
+            job_execute(job.pk, worker="bench")
+            elapsed = time.perf_counter() - start
+    finally:
+        workbench.jobs.Progress = progress_cls
+    job = Job.objects.get(pk=job.pk)
+    res = job.result or {}
+    result = {
+        "seconds": elapsed,
+        "job_status": job.status,
+        "job_error": job.error,
+        "phases": phases,
+        "peaks": peaks,
+        "progress": log.calls,
+        "model_run": res.get("model_run"),
+        "kind": res.get("kind"),
+        "items": res.get("items"),
+        "folds": res.get("folds"),
+        "accuracy": res.get("accuracy"),
+        "log_loss": res.get("log_loss"),
+        "fold_metrics": res.get("fold_metrics"),
+        "feature_shape": res.get("feature_shape"),
+        "notes": res.get("notes"),
+        "params": res.get("params"),
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_kb": peak_rss_kb(),
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def precision_recall(flagged: Any, planted: Any) -> tuple[float, float]:
+    """Precision and recall of the flagged rows (indices) against the planted mask."""
+    import numpy as np
+
+    hits = int(np.count_nonzero(planted[flagged]))
+    return hits / max(flagged.size, 1), hits / max(int(np.count_nonzero(planted)), 1)
+
+
+def label_issues(tmp: Path, quick: bool, profile: bool) -> dict[str, Any]:
+    """Setup, upload, bare call and job of the label-issue measurement; what each did."""
+    import numpy as np
+
+    from quality.models import LabelIssue, ModelRun
+    from quality.selectors import model_run_probabilities
+
+    n, _ = label_issues_sizes(quick)
+    k = LABEL_ISSUES_CLASSES
+    gen_start = time.perf_counter()
+    arrays = label_issues_arrays(n)
+    gen_s = time.perf_counter() - gen_start
+    names = [f"c{i}" for i in range(k)]
+    data = single_label_dataset(f"bench label issues {n:,}", names, arrays["label"])
+    item_pk = data["item_pk"]
+    npz = tmp / "label-issues.npz"
+    np.savez(npz, item=item_pk, **arrays)
+    flipped = arrays["flipped"]
+    say(
+        f"   dataset {data['dataset_id']}: {n:,} items, {k} classes (prior 0.85^class), one "
+        f"imported label each, {int(flipped.sum()):,} of them ({flipped.mean():.1%}) flipped to "
+        f"another class; the model's top class is the true one on "
+        f"{np.mean(arrays['probs'].argmax(axis=1) == arrays['truth']):.1%} of the items"
+    )
+    say(
+        f"   setup (not measured): items + labels {data['items_s']:.1f} s, arrays + npz "
+        f"{gen_s:.1f} s, COPY labels {data['copy_s']:.1f} s, reference_labels_refresh + VACUUM "
+        f"ANALYZE {data['ref_s']:.1f} s"
+    )
+
+    up = predictions_upload(data["dataset_id"], item_pk, arrays["probs"], profile)
+    say(
+        f"   upload: POST …/model-runs/ with {n:,} predictions, {up['body_mb']:.1f} MB of JSON "
+        f"(encoded beforehand in {up['encode_s']:.1f} s): {up['seconds']:.2f} s = "
+        f"{fmt_rate(n, up['seconds'])}; 201, prediction_count {n:,}, renormalised "
+        f"{up['renormalised']}"
+    )
+    ph = up["phases"]
+    create_s = ph.get("model_run_create", 0.0)
+    store_s = ph.get("model_run_store", 0.0)
+    in_create = ("_item_ids_for", "_probability_matrix", "model_run_store", "commit")
+    in_store = ("normalise_probabilities", "copy_rows")
+    outside = ("parse JSON", "serializer is_valid", "model_run_create")
+    say(
+        "      "
+        + ", ".join(f"{name} {ph[name]:.2f}" for name in outside if name in ph)
+        + f", rest of the request {up['seconds'] - sum(ph.get(n, 0.0) for n in outside):.2f} s"
+    )
+    say(
+        f"      model_run_create {create_s:.2f} s = "
+        + ", ".join(f"{name} {ph[name]:.2f}" for name in in_create if name in ph)
+        + f", rest {create_s - sum(ph.get(n, 0.0) for n in in_create):.2f}; model_run_store = "
+        + ", ".join(f"{name} {ph[name]:.2f}" for name in in_store if name in ph)
+        + f" (COPY quality_prediction), rest {store_s - sum(ph.get(n, 0.0) for n in in_store):.2f}"
+    )
+    if up["profiler"] is not None:
+        import pstats
+
+        say("   profile of the upload request (top 25 by cumulative time):")
+        pstats.Stats(up["profiler"]).sort_stats("cumulative").print_stats(25)
+    stored_ids, stored = model_run_probabilities(model_run=ModelRun.objects.get(pk=up["run_id"]))
+    same = bool(np.array_equal(stored_ids, item_pk) and np.array_equal(stored, arrays["probs"]))
+    say(f"      stored probabilities identical to the arrays of the bare call: {same}")
+
+    bare = run_child("label-issues-bare", tmp, "--npz", str(npz))
+    say(
+        f"   bare: find_label_issues {bare['seconds']:.3f} s (again, warm: {bare['again_s']:.3f}"
+        f" s), get_label_quality_scores {bare['scores_s']:.3f} s (again "
+        f"{bare['scores_again_s']:.3f} s); peak {mb(bare['rss_peak_kb'])} "
+        f"({mb(bare['rss_setup_kb'])} after imports + npz)"
+    )
+    say(
+        f"      flagged {bare['flagged']:,} of {n:,}: precision {bare['precision']:.3f}, recall "
+        f"{bare['recall']:.3f} against the {bare['planted']:,} flipped labels; the "
+        f"{bare['flagged']:,} lowest label quality scores: precision "
+        f"{bare['scores_precision']:.3f}"
+    )
+
+    prof_path = tmp / "label-issues-job.prof"
+    if profile:
+        os.environ["BENCH_PROFILE"] = str(prof_path)
+    try:
+        job = run_child(
+            "label-issues-job",
+            tmp,
+            "--dataset",
+            str(data["dataset_id"]),
+            "--run",
+            str(up["run_id"]),
+        )
+    finally:
+        os.environ.pop("BENCH_PROFILE", None)
+    if job["job_status"] != "succeeded":
+        raise SystemExit(
+            f"The label-issue job did not succeed ({job['job_status']}): {job['job_error']}"
+        )
+    say(
+        f"   job: {job['seconds']:.2f} s = {job['seconds'] / bare['seconds']:.2f}× bare, peak "
+        f"{mb(job['rss_peak_kb'])} ({mb(job['rss_setup_kb'])} after setup); {job['issues']:,} "
+        f"issues {job['by_type']}; health {job['health_score']:.3f}; result "
+        f"{job['result_kb']:,} KB of JSON"
+    )
+    jp = job["phases"]
+    run_s = jp.get("label_issues_run", job["seconds"])
+    find_s = jp.get("find_issues", 0.0)
+    inside = (
+        "normalise_probabilities",
+        "_check_labels",
+        "compute_confident_joint",
+        "calibrate_confident_joint",
+        "find_label_issues",
+        "get_self_confidence_for_each_label",
+        "_label_issue_frame",
+        "_health",
+    )
+    outside = (
+        "model_run_probabilities",
+        "reference_codes",
+        "find_issues",
+        "decided_items",
+        "_label_issues_store",
+        "to_dict",
+    )
+    say(
+        "      label_issues_run "
+        f"{run_s:.2f} s = "
+        + ", ".join(f"{name} {jp[name]:.3f}" for name in outside if name in jp)
+        + f", rest (the issue frame's filtering, labels, progress) "
+        f"{run_s - sum(jp.get(name, 0.0) for name in outside):.3f}; "
+        f"job_execute around it {job['seconds'] - run_s:.3f} s (commit of the issues "
+        f"{jp.get('commit', 0.0):.3f} s all told)"
+    )
+    say(
+        f"      find_issues {find_s:.3f} s = "
+        + ", ".join(f"{name} {jp[name]:.3f}" for name in inside if name in jp)
+        + f", rest {find_s - sum(jp.get(name, 0.0) for name in inside):.3f}"
+    )
+    say(
+        "      peak RSS of the job after (in order): "
+        + ", ".join(f"{name} {mb(kb)}" for name, kb in job["peaks"].items())
+    )
+    if profile:
+        say_profile("the label-issue job_execute", job["sql_top"], prof_path)
+
+    # What the job flagged, against the planted flips (and the bare call's flags).
+    rows = list(
+        LabelIssue.objects.filter(job_id=job["job_id"], issue_type="label")
+        .order_by("rank")
+        .values_list("item_id", "suggested_label_id")
+    )
+    flagged = np.searchsorted(item_pk, np.array([r[0] for r in rows], dtype=np.int64))
+    suggested = np.array([r[1] for r in rows], dtype=np.int64)
+    precision, recall = precision_recall(flagged, flipped)
+    top = flagged[:LABEL_ISSUES_TOP]
+    top_precision, _ = precision_recall(top, flipped)
+    true_flags = flipped[flagged]
+    suggestion_right = (
+        float(
+            np.mean(suggested[true_flags] == data["label_pk"][arrays["truth"][flagged[true_flags]]])
+        )
+        if true_flags.any()
+        else 0.0
+    )
+    bare_flags = np.load(tmp / "label-issues-bare.npy")
+    same_flags = bool(np.array_equal(np.sort(flagged), bare_flags))
+    say(
+        f"   flagged by the job: {flagged.size:,} items; precision {precision:.3f}, recall "
+        f"{recall:.3f} against the {int(flipped.sum()):,} flipped labels; precision of the "
+        f"first {top.size:,} by rank {top_precision:.3f}; suggested label = the true class on "
+        f"{suggestion_right:.1%} of the flagged flips; same items as the bare call: {same_flags}"
+    )
+    return {
+        "n": n,
+        "upload": {key: value for key, value in up.items() if key != "profiler"},
+        "bare": bare,
+        "job": job,
+        "precision": precision,
+        "recall": recall,
+        "top_precision": top_precision,
+        "suggestion_right": suggestion_right,
+        "same_flags": same_flags,
+        "flagged": int(flagged.size),
+        "planted": int(flipped.sum()),
+    }
+
+
+def baseline_model(tmp: Path, quick: bool) -> dict[str, Any]:
+    """Setup of the text dataset (not measured) and the baseline-model job in a child."""
+    import numpy as np
+
+    from quality.models import ModelRun
+    from quality.selectors import model_run_probabilities
+
+    _, n = label_issues_sizes(quick)
+    gen_start = time.perf_counter()
+    texts = baseline_texts(n)
+    gen_s = time.perf_counter() - gen_start
+    names = [f"topic{i}" for i in range(BASELINE_CLASSES)]
+    data = single_label_dataset(
+        f"bench baseline {n:,}", names, texts["label"], texts=texts["texts"]
+    )
+    words = np.array([t.count(" ") + 1 for t in texts["texts"]])
+    say(
+        f"   dataset {data['dataset_id']}: {n:,} short texts ({words.mean():.1f} words on "
+        f"average, {words.min()}–{words.max()}), {BASELINE_CLASSES} classes, one imported label "
+        f'each ({texts["flipped"].mean():.1%} flipped); e.g. "{texts["texts"][0]}"'
+    )
+    say(
+        f"   setup (not measured): texts {gen_s:.1f} s, items + labels {data['items_s']:.1f} s, "
+        f"COPY labels {data['copy_s']:.1f} s, reference_labels_refresh + VACUUM ANALYZE "
+        f"{data['ref_s']:.1f} s"
+    )
+    job = run_child(
+        "baseline-job", tmp, "--dataset", str(data["dataset_id"]), "--folds", str(BASELINE_FOLDS)
+    )
+    if job["job_status"] != "succeeded":
+        raise SystemExit(
+            f"The baseline job did not succeed ({job['job_status']}): {job['job_error']}"
+        )
+    # Per fold: from the previous progress message to the fold's own.
+    marks = [(t, msg) for t, _, _, msg in job["progress"]]
+    fold_s: list[float] = []
+    features_at = next((t for t, msg in marks if msg.startswith("features ready")), None)
+    last = features_at
+    for t, msg in marks:
+        if msg.startswith("fold ") and last is not None:
+            fold_s.append(t - last)
+            last = t
+    storing_at = next((t for t, msg in marks if msg.startswith("Storing")), None)
+    jp = job["phases"]
+    say(
+        f"   job: {job['seconds']:.1f} s, peak {mb(job['rss_peak_kb'])} "
+        f"({mb(job['rss_setup_kb'])} after setup); {job['items']:,} items, kind {job['kind']}, "
+        f"{job['folds']} folds; accuracy {job['accuracy']:.3f}, log loss {job['log_loss']:.3f}; "
+        f"features {job['feature_shape']}"
+    )
+    if features_at is not None:
+        say(
+            f"      reading + TF-IDF + SVD until 'features ready' {features_at:.1f} s; folds "
+            + ", ".join(f"{s:.1f}" for s in fold_s)
+            + " s"
+            + (
+                f"; storing the model run {job['seconds'] - storing_at:.1f} s"
+                if storing_at is not None
+                else ""
+            )
+        )
+    say(
+        "      "
+        + ", ".join(f"{name} {secs:.2f}" for name, secs in jp.items())
+        + f"; job_execute around baseline_run {job['seconds'] - jp.get('baseline_run', 0):.2f} s"
+    )
+    folds_text = ", ".join(f"{f['accuracy']:.3f}" for f in job["fold_metrics"] or [])
+    say(f"      held-out accuracy per fold: {folds_text}; notes {job['notes']}")
+    # The stored out-of-sample probabilities against the true classes (before the flips).
+    ids, probs = model_run_probabilities(model_run=ModelRun.objects.get(pk=job["model_run"]))
+    order = np.searchsorted(data["item_pk"], ids)
+    truth_right = float(np.mean(probs.argmax(axis=1) == texts["truth"][order]))
+    say(
+        f"      top class = the true class (before the 5% flips) on {truth_right:.1%} of the items;"
+        f" peak RSS after (in order): "
+        + ", ".join(f"{name} {mb(kb)}" for name, kb in job["peaks"].items())
+    )
+    return {"n": n, "job": job, "fold_s": fold_s, "truth_right": truth_right}
+
+
+# ---------------------------------------------------------------------------------------------
 # Output
 
 
@@ -1197,7 +2559,11 @@ def main() -> None:
         help="rows of the big import/export and items of the labelling dataset "
         "(default 1,000,000; --quick 20,000)",
     )
-    parser.add_argument("--quick", action="store_true", help="a fast smoke run (20,000 rows)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a fast smoke run (20,000 rows; 50,000 labels in the agreement section)",
+    )
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per API page")
     parser.add_argument(
         "--only",
@@ -1211,7 +2577,8 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="cProfile the big import and print where its time goes; print the next-item plan",
+        help="cProfile the big import and the agreement job and print where their time goes; "
+        "print the next-item plan",
     )
     parser.add_argument(
         "--keep",
@@ -1219,8 +2586,25 @@ def main() -> None:
         help="keep the temp dir and the benchmark data in the database",
     )
     parser.add_argument("--tmp", help=argparse.SUPPRESS)
-    parser.add_argument("--child", choices=["import", "serve"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child",
+        choices=[
+            "import",
+            "serve",
+            "agreement-bare",
+            "agreement-job",
+            "label-issues-bare",
+            "label-issues-job",
+            "baseline-job",
+        ],
+        help=argparse.SUPPRESS,
+    )
     parser.add_argument("--csv", help=argparse.SUPPRESS)
+    parser.add_argument("--npz", help=argparse.SUPPRESS)
+    parser.add_argument("--dataset", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--method", default="majority_vote", help=argparse.SUPPRESS)
+    parser.add_argument("--run", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--folds", type=int, default=BASELINE_FOLDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     rows = args.rows or (20_000 if args.quick else 1_000_000)
     if rows < 1000:
@@ -1236,6 +2620,26 @@ def main() -> None:
     if args.child == "serve":
         configure_env(Path(args.tmp))
         child_serve()
+        return
+    if args.child == "agreement-bare":
+        configure_env(Path(args.tmp))
+        child_agreement_bare(Path(args.npz))
+        return
+    if args.child == "agreement-job":
+        configure_env(Path(args.tmp))
+        child_agreement_job(args.dataset, args.method, os.environ.get("BENCH_PROFILE") or None)
+        return
+    if args.child == "label-issues-bare":
+        configure_env(Path(args.tmp))
+        child_label_issues_bare(Path(args.npz), Path(args.tmp))
+        return
+    if args.child == "label-issues-job":
+        configure_env(Path(args.tmp))
+        child_label_issues_job(args.dataset, args.run, os.environ.get("BENCH_PROFILE") or None)
+        return
+    if args.child == "baseline-job":
+        configure_env(Path(args.tmp))
+        child_baseline_job(args.dataset, args.folds)
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="workbench-bench-"))
@@ -1400,6 +2804,28 @@ def main() -> None:
             ):
                 lab = labelling(tmp, rows, args.quick, args.clients, args.profile)
 
+        if "agreement" in only:
+            n_items, n_annotations = agreement_sizes(args.quick)
+            with step(
+                f"Agreement + consensus (majority vote, Dawid–Skene): the agreement job on "
+                f"{n_annotations:,} labels ({n_items:,} items, {AGREEMENT_LABELLERS} labellers, "
+                f"{AGREEMENT_CLASSES} classes) and the bare computation on the same arrays"
+            ):
+                agr = agreement(tmp, args.quick, args.profile)
+
+        if "label_issues" in only:
+            n_issues, n_texts = label_issues_sizes(args.quick)
+            with step(
+                f"Label issues: upload {n_issues:,} predictions × {LABEL_ISSUES_CLASSES} classes "
+                f"(API), the label-issue job and the bare cleanlab call on the same arrays"
+            ):
+                lis = label_issues(tmp, args.quick, args.profile)
+            with step(
+                f"Baseline model: TF-IDF + logistic regression job on {n_texts:,} short texts, "
+                f"{BASELINE_FOLDS} folds"
+            ):
+                bas = baseline_model(tmp, args.quick)
+
         # -----------------------------------------------------------------------------------
         scale = items_n / 100_000
         scaled = "" if items_n == 100_000 else f" (LS scaled to {items_n:,})"
@@ -1551,6 +2977,77 @@ def main() -> None:
             notes.append(
                 "labelling = median / 20 ms target (a pair: / 40 ms); N clients = their "
                 "median pair / one client's, their pairs/s / one client's"
+            )
+        if "agreement" in only:
+            bare = agr["bare"]
+            n_annotations = agr["data"]["annotations"]
+            over_bare = bare["rss_peak_kb"] - bare["rss_setup_kb"]
+            for method, job in agr["jobs"].items():
+                over_job = job["rss_peak_kb"] - job["rss_setup_kb"]
+                results += [
+                    (
+                        f"agreement job ({method}), {n_annotations:,} labels",
+                        f"{job['seconds']:.1f} s, peak {mb(job['rss_peak_kb'])}",
+                        f"bare {bare['seconds']:.1f} s, peak {mb(bare['rss_peak_kb'])}",
+                        f"{job['seconds'] / bare['seconds']:.2f}",
+                        f"<= {AGREEMENT_TARGET:.0f}",
+                    ),
+                    (
+                        f"agreement peak RSS ({method})",
+                        f"{mb(job['rss_peak_kb'])} (+{mb(over_job)} over setup)",
+                        f"bare {mb(bare['rss_peak_kb'])} (+{mb(over_bare)})",
+                        f"{job['rss_peak_kb'] / bare['rss_peak_kb']:.2f} "
+                        f"(growth {over_job / max(over_bare, 1):.1f}×)",
+                        f"<= {AGREEMENT_TARGET:.0f}",
+                    ),
+                ]
+            notes.append(
+                "agreement = job seconds / bare seconds and job peak RSS / bare peak RSS (VmHWM of "
+                "each child); the job also reads the labels from the database and rewrites every "
+                "item's reference label, the bare computation starts from arrays in memory"
+            )
+        if "label_issues" in only:
+            job, bare, up = lis["job"], lis["bare"], lis["upload"]
+            n_issues = lis["n"]
+            bjob = bas["job"]
+            design_s = DESIGN_BASELINE_50K_S * bas["n"] / 50_000
+            design = "" if bas["n"] == 50_000 else f" (scaled to {bas['n']:,})"
+            results += [
+                (
+                    f"label issues job, {n_issues:,} × {LABEL_ISSUES_CLASSES}",
+                    f"{job['seconds']:.2f} s, peak {mb(job['rss_peak_kb'])}",
+                    f"bare find_label_issues {bare['seconds']:.2f} s, peak "
+                    f"{mb(bare['rss_peak_kb'])}",
+                    f"{job['seconds'] / bare['seconds']:.2f}",
+                    f"<= {LABEL_ISSUES_TARGET}",
+                ),
+                (
+                    f"upload {n_issues:,} predictions (API)",
+                    f"{up['seconds']:.1f} s, {up['body_mb']:.1f} MB",
+                    fmt_rate(n_issues, up["seconds"]),
+                    "",
+                    "",
+                ),
+                (
+                    f"label issues precision / recall ({LABEL_ISSUES_FLIPPED:.0%} flipped)",
+                    f"{lis['precision']:.3f} / {lis['recall']:.3f}",
+                    f"bare {bare['precision']:.3f} / {bare['recall']:.3f}",
+                    f"top {LABEL_ISSUES_TOP:,}: {lis['top_precision']:.3f}",
+                    "printed",
+                ),
+                (
+                    f"baseline model, {bas['n']:,} texts, {BASELINE_FOLDS} folds",
+                    f"{bjob['seconds']:.1f} s, accuracy {bjob['accuracy']:.3f}",
+                    f"DESIGN.md ~{design_s:.0f} s{design}",
+                    f"{bjob['seconds'] / design_s:.2f}",
+                    "progress per fold",
+                ),
+            ]
+            notes.append(
+                "label issues = job seconds / bare find_label_issues seconds (each in its own "
+                "process, cleanlab imported first); the job also reads the probabilities and "
+                "the reference labels from the database and stores the issues; baseline model = "
+                "job seconds / DESIGN.md's ~28 s for 50k texts (another machine: a reference)"
             )
         if "page" in only:
             with step("Labelling screen: page load to the first item (headless Chromium)"):

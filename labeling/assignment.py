@@ -3,9 +3,11 @@
 An item is offered to a labeller when it still needs labels — its labels plus the live
 reservations of other labellers are fewer than the dataset's ``annotators_per_item`` — and the
 labeller has neither labelled nor skipped it. Orders: breadth-first (the fullest items first,
-so that items are finished before new ones are started), sequential (import order), or random
-with the dataset's seed. The query walks the (dataset, annotation_count desc, id) index and
-stops at the first fit: it never scans the dataset. Concurrent callers lock the chosen row with
+so that items are finished before new ones are started), sequential (import order), random
+with the dataset's seed, or active learning (the items the active_learning job scored, lowest
+CROWDLAB score first, then breadth-first). The query walks the (dataset, annotation_count
+desc, id) index (under active learning the partial (dataset, priority, id) one) and stops at
+the first fit: it never scans the dataset. Concurrent callers lock the chosen row with
 SKIP LOCKED (PostgreSQL), so two labellers don't take the last slot of an item together.
 """
 
@@ -81,6 +83,12 @@ def _ordered(items: QuerySet[Item], dataset: Dataset, labeller: Labeller) -> Que
         pivot = draw.randint(low, high)
         after = items.filter(id__gte=pivot).order_by("dataset_id", "id")
         return after if after.exists() else items.order_by("dataset_id", "id")
+    if dataset.assignment == Assignment.ACTIVE_LEARNING:
+        # Walks the partial (dataset, priority, id) index; once every scored item is done,
+        # breadth-first.
+        scored = items.filter(priority__isnull=False).order_by("dataset_id", "priority", "id")
+        if scored.exists():
+            return scored
     return items.order_by("dataset_id", "-annotation_count", "id")
 
 

@@ -22,11 +22,13 @@ class Assignment(models.TextChoices):
     BREADTH_FIRST = "breadth_first", "Breadth-first: finish items before starting new ones"
     SEQUENTIAL = "sequential", "Sequential: in import order"
     RANDOM = "random", "Random (seeded)"
+    ACTIVE_LEARNING = "active_learning", "Active learning: what helps most first (CROWDLAB)"
 
 
 class ConsensusMethod(models.TextChoices):
     MAJORITY_VOTE = "majority_vote", "Majority vote"
     DAWID_SKENE = "dawid_skene", "Dawid–Skene"
+    CROWDLAB = "crowdlab", "CROWDLAB (labels + a model run)"
 
 
 class Dataset(models.Model):
@@ -241,6 +243,9 @@ class Item(models.Model):
     )
     reference_method = models.CharField(max_length=32, blank=True)
     reference_confidence = models.FloatField(null=True, blank=True)
+    # Labelling priority under active-learning assignment (lower: label it sooner), written by
+    # the active_learning job; null when the job hasn't scored the item.
+    priority = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -257,6 +262,12 @@ class Item(models.Model):
             # Only augmented items have a parent: a partial index costs imports nothing.
             models.Index(
                 fields=["parent"], name="item_parent_idx", condition=Q(parent__isnull=False)
+            ),
+            # next-item under active learning: only scored items are in it.
+            models.Index(
+                fields=["dataset", "priority", "id"],
+                name="item_priority_idx",
+                condition=Q(priority__isnull=False),
             ),
         ]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -1030,6 +1031,34 @@ def reference_labels_write(rows: list[tuple[Any, ...]]) -> None:
         if db.is_postgres():
             db.execute(f"ANALYZE {table}")
         db.execute(update.format(source=table))
+    finally:
+        db.drop_temp_table(table)
+
+
+def item_priorities_write(
+    *, dataset_id: int, item_ids: npt.NDArray[np.int64], priorities: npt.NDArray[np.float64]
+) -> None:
+    """Replace a dataset's labelling priorities (active-learning assignment): the given items
+    get theirs, every other item none."""
+    dataset_id = int(dataset_id)
+    db.execute(
+        "UPDATE labeling_item SET priority = NULL WHERE dataset_id = %s AND priority IS NOT NULL",
+        [dataset_id],
+    )
+    if not item_ids.size:
+        return
+    table = "item_priority"
+    db.create_temp_table(table, [("item_id", "bigint"), ("priority", "double precision")])
+    try:
+        rows = zip(item_ids.tolist(), priorities.tolist(), strict=True)
+        db.copy_rows(table, ["item_id", "priority"], rows)
+        if db.is_postgres():
+            db.execute(f"ANALYZE {table}")
+        db.execute(
+            f"UPDATE labeling_item SET priority = r.priority FROM {table} r "
+            "WHERE labeling_item.id = r.item_id AND labeling_item.dataset_id = %s",
+            [dataset_id],
+        )
     finally:
         db.drop_temp_table(table)
 

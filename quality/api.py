@@ -67,7 +67,8 @@ class LabellerQuality(APIView):
                 "labels": report.get("labels", []),
                 "labellers": report.get("labellers", []),
                 "definitions": {
-                    k: DEFINITIONS[k] for k in ("labeller_agreement", "ds_accuracy", "flagged")
+                    k: DEFINITIONS[k]
+                    for k in ("labeller_agreement", "ds_accuracy", "crowdlab_quality", "flagged")
                 },
             }
         )

@@ -11,6 +11,28 @@ from workbench.jobs import Progress, job_kind
 from workbench.models import Job
 
 
+def _model_run(
+    dataset: Any, params: dict[str, Any], errors: dict[str, list[str]], needs: str
+) -> int | None:
+    """The ``model_run`` parameter: a run of this dataset, by default its newest."""
+    from quality.models import ModelRun
+
+    runs = ModelRun.objects.filter(dataset=dataset)
+    run_id = params.get("model_run")
+    if run_id is None:
+        run_id = runs.values_list("id", flat=True).first()  # the newest
+    if run_id is not None and (not isinstance(run_id, int) or isinstance(run_id, bool)):
+        errors["model_run"] = ["A model run's id (a whole number)."]
+    elif run_id is None:
+        errors["model_run"] = [
+            f"{needs} needs a model run of this dataset (its class probabilities): upload one "
+            "or run the baseline model first."
+        ]
+    elif not runs.filter(pk=run_id).exists():
+        errors["model_run"] = [f"Model run {run_id} is not one of this dataset's."]
+    return run_id
+
+
 def _validate_agreement(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
@@ -24,7 +46,9 @@ def _validate_agreement(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(min_shared, int) or isinstance(min_shared, bool) or min_shared < 1:
         errors["min_shared"] = ["A whole number of shared items, at least 1."]
     cleaned["min_shared"] = min_shared
-    unknown = sorted(set(params) - {"consensus_method", "min_shared"})
+    if method == ConsensusMethod.CROWDLAB:
+        cleaned["model_run"] = _model_run(dataset, params, errors, "CROWDLAB")
+    unknown = sorted(set(params) - {"consensus_method", "min_shared", "model_run"})
     if unknown:
         errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
     if errors:
@@ -121,3 +145,27 @@ def run_baseline(job: Job, progress: Progress) -> dict[str, Any]:
 
     assert job.dataset is not None  # noqa: S101 - baseline jobs are created on a dataset
     return baseline_run(dataset=job.dataset, job=job, params=job.params, progress=progress)
+
+
+def _validate_active_learning(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    run_id = _model_run(dataset, params, errors, "Active learning")
+    unknown = sorted(set(params) - {"model_run"})
+    if unknown:
+        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
+    if errors:
+        raise ValidationError(errors)
+    return {"model_run": run_id}
+
+
+@job_kind(
+    "active_learning",
+    description="Order the labelling queue by CROWDLAB's active-learning scores.",
+    validate=_validate_active_learning,
+)
+def run_active_learning(job: Job, progress: Progress) -> dict[str, Any]:
+    """Labelling priorities of the job's dataset from a model run."""
+    from quality.services import active_learning_run
+
+    assert job.dataset is not None  # noqa: S101 - active-learning jobs are created on a dataset
+    return active_learning_run(dataset=job.dataset, params=job.params, progress=progress)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from labeling.models import ConsensusMethod, Dataset, Decision, Item, Label, Labeller
 from labeling.selectors import annotation_frame, dataset_state
-from labeling.services import decision_record, reference_labels_write
+from labeling.services import decision_record, item_priorities_write, reference_labels_write
 from quality import selectors
 from quality.analysis.agreement import (
     Level,
@@ -54,7 +54,18 @@ DEFINITIONS = {
     "dawid_skene": "Dawid-Skene: estimates each labeller's confusion matrix and the class priors "
     "by expectation-maximisation; the consensus is the most probable class, its confidence that "
     "probability.",
+    "crowdlab": "CROWDLAB (cleanlab.multiannotator): weighs each labeller's answers and a model's "
+    "probabilities by their estimated quality; the consensus is the best-supported class, its "
+    "confidence CROWDLAB's consensus quality score. Items the model run doesn't cover get the "
+    "majority vote.",
+    "active_learning": "Active learning: CROWDLAB's active-learning score of each item the model "
+    "run covers (cleanlab.multiannotator.get_active_learning_scores; 0 to 1, lower means another "
+    "label would help more: items whose consensus is uncertain, and unlabelled items the model is "
+    "unsure of). Under active-learning assignment the labelling queue hands out the lowest "
+    "score first, then the remaining items breadth-first. Re-run the job as labels come in.",
     "ds_accuracy": "The Dawid-Skene estimate of the chance that the labeller gives the true class.",
+    "crowdlab_quality": "CROWDLAB's labeller quality: how often the labeller agrees with the "
+    "consensus, and how well the model agrees with their labels, weighed together (0 to 1).",
     "flagged": "Flagged: the upper end of the labeller's 95% interval is below the median "
     "labeller's agreement (and they gave at least 10 labels).",
 }
@@ -147,23 +158,133 @@ def agreement_run(
     }
     result["definitions"] = DEFINITIONS
     progress(0.7, 1, "Writing the reference labels")
+    methods: npt.NDArray[np.str_] | str = method
     if method == ConsensusMethod.DAWID_SKENE:
         # One E-step under the stored parameters: what a new answer will get, too.
         rows = np.searchsorted(ds.labeller_ids, labellers)
         chosen = dawid_skene_apply(
             items, rows, labels, priors=ds.priors, confusion=ds.confusion, **keys
         )
+    elif method == ConsensusMethod.CROWDLAB:
+        chosen, methods = _crowdlab_consensus(dataset, params, frame, votes, result)
     else:
         chosen = votes
     with transaction.atomic():
         _consensus_store(dataset, job_id, method, frame.label_ids, ds, rates)
-        _reference_store(chosen, method, frame.label_ids, frame.decided)
+        _reference_store(chosen, methods, frame.label_ids, frame.decided)
     progress(1, 1, "Done")
     return result
 
 
+def _crowdlab_for(
+    dataset: Dataset, run_id: int, frame: Any, *, active_learning: bool
+) -> tuple[Any, ModelRun]:
+    """CROWDLAB on a dataset's labels and a model run's probabilities."""
+    from quality.analysis.crowdlab import CrowdlabProblem, crowdlab
+
+    run = ModelRun.objects.get(pk=run_id, dataset=dataset)
+    if list(run.label_ids) != list(frame.label_ids):
+        raise JobError(
+            f"Model run {run.pk} was stored for other labels than the dataset has now; upload "
+            "a new one."
+        )
+    prob_ids, probs = selectors.model_run_probabilities(model_run=run)
+    annotations = frame.annotations
+    try:
+        crowd = crowdlab(
+            annotations["item"].to_numpy(),
+            annotations["labeller"].to_numpy(),
+            annotations["label"].to_numpy(),
+            probs,
+            len(frame.label_ids),
+            prob_item_ids=prob_ids,
+            active_learning=active_learning,
+        )
+    except CrowdlabProblem as exc:
+        raise JobError(f"CROWDLAB can't run: {exc}") from exc
+    return crowd, run
+
+
+def active_learning_run(
+    *, dataset: Dataset, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    """Score the items of a model run by CROWDLAB's active-learning score (cleanlab's
+    ``get_active_learning_scores``: lower means another label helps more) and store the scores
+    as the items' labelling priority; other items lose theirs. Under active-learning
+    assignment, next-item hands out the lowest score first."""
+    progress(0, 1, "Reading the labels")
+    frame = annotation_frame(dataset_id=dataset.pk)
+    progress(0.2, 1, "Scoring the items (CROWDLAB)")
+    crowd, run = _crowdlab_for(dataset, params["model_run"], frame, active_learning=True)
+    ranked = crowd.label_next()
+    progress(0.8, 1, f"Storing the priorities of {len(ranked):,} items")
+    with transaction.atomic():
+        item_priorities_write(
+            dataset_id=dataset.pk,
+            item_ids=ranked["item_id"].to_numpy(dtype=np.int64),
+            priorities=ranked["active_learning_score"].to_numpy(dtype=np.float64),
+        )
+    progress(1, 1, "Done")
+    top = ranked.head(10)
+    return {
+        "model_run": run.pk,
+        "method": crowd.method,
+        "items_scored": len(ranked),
+        "labelled_items": int(ranked["labelled"].sum()),
+        "unlabelled_items": int((~ranked["labelled"]).sum()),
+        "next": [
+            {"item": int(i), "score": float(v), "labelled": bool(b)}
+            for i, v, b in zip(
+                top["item_id"], top["active_learning_score"], top["labelled"], strict=True
+            )
+        ],
+        "assignment": dataset.assignment,
+        "definition": DEFINITIONS["active_learning"],
+        "notes": list(crowd.notes),
+    }
+
+
+def _crowdlab_consensus(
+    dataset: Dataset,
+    params: dict[str, Any],
+    frame: Any,
+    votes: Consensus,
+    result: dict[str, Any],
+) -> tuple[Consensus, npt.NDArray[np.str_]]:
+    """CROWDLAB's consensus where the model run has probabilities, majority vote elsewhere;
+    labeller qualities go into the report."""
+    crowd, run = _crowdlab_for(dataset, params["model_run"], frame, active_learning=False)
+    by_item = crowd.items.set_index("item_id")
+    covered = pd.Index(by_item.index).get_indexer(votes.item_ids)
+    has = covered >= 0
+    labels = votes.labels.copy()
+    confidence = votes.confidence.copy()
+    labels[has] = by_item["consensus_label"].to_numpy(dtype=np.int64)[covered[has]]
+    confidence[has] = by_item["consensus_quality"].to_numpy(dtype=np.float64)[covered[has]]
+    quality = crowd.labellers.set_index("labeller_id")["quality"]
+    for row in result["labellers"]:
+        value = quality.get(row["labeller"])
+        row["crowdlab_quality"] = None if value is None or pd.isna(value) else float(value)
+    result["consensus"].update(
+        {
+            "model_run": run.pk,
+            "crowdlab": crowd.method,
+            "crowdlab_items": int(has.sum()),
+            "crowdlab_model_weight": crowd.model_weight,
+            "mean_confidence": float(confidence.mean()) if confidence.size else None,
+            "notes": list(crowd.notes),
+        }
+    )
+    chosen = Consensus(votes.item_ids, labels, confidence, votes.counts)
+    methods = np.where(has, ConsensusMethod.CROWDLAB.value, ConsensusMethod.MAJORITY_VOTE.value)
+    return chosen, methods
+
+
 def _reference_store(
-    consensus: Consensus, method: str, label_ids: list[int], decided: pd.Series
+    consensus: Consensus,
+    method: npt.NDArray[np.str_] | str,
+    label_ids: list[int],
+    decided: pd.Series,
 ) -> None:
     """Every labelled item's reference label: the reviewer's decision, else the consensus."""
     ids = np.asarray(label_ids, dtype=np.int64)
@@ -476,7 +597,9 @@ def label_issues_run(
     label_ids = run.label_ids
     progress(0, 1, "Reading the model's probabilities")
     item_ids, probs = selectors.model_run_probabilities(model_run=run)
-    codes = selectors.reference_codes(item_ids=item_ids, label_ids=run.label_ids)
+    codes = selectors.reference_codes(
+        dataset_id=dataset.pk, item_ids=item_ids, label_ids=run.label_ids
+    )
     labelled = codes >= 0
     if not labelled.any():
         raise JobError(
@@ -500,49 +623,76 @@ def label_issues_run(
     progress(0.8, 1, "Storing the issues")
     ids = item_ids[labelled]
     names = dict(Label.objects.filter(pk__in=label_ids).values_list("id", "name"))
-    skip = set() if params.get("include_decided") else selectors.decided_items(dataset=dataset)
-    issues: list[LabelIssue] = []
-    skipped = 0
-    for row in report.issues.itertuples(index=False):
-        item_id = int(ids[int(row.index)])
-        if item_id in skip:
-            skipped += 1
-            continue
-        suggested = getattr(row, "suggested", None)
-        issues.append(
-            LabelIssue(
-                job_id=job_id,
-                dataset=dataset,
-                item_id=item_id,
-                rank=len(issues) + 1,
-                issue_type=row.issue_type,
-                given_label_id=label_ids[int(row.given)],
-                suggested_label_id=None
-                if suggested is None or pd.isna(suggested)
-                else label_ids[int(suggested)],
-                score=float(row.score),
-                confidence=None if pd.isna(row.confidence) else float(row.confidence),
-                details={} if pd.isna(row.set_id) else {"duplicate_set": int(row.set_id)},
-            )
-        )
-    with transaction.atomic():
-        LabelIssue.objects.filter(job_id=job_id).delete()  # a re-run replaces, never adds
-        LabelIssue.objects.bulk_create(issues, batch_size=5000)
-    by_type: dict[str, int] = {}
-    for issue in issues:
-        by_type[issue.issue_type] = by_type.get(issue.issue_type, 0) + 1
+    found = report.issues
+    item_of = ids[found["index"].to_numpy(dtype=np.int64)]
+    keep = np.ones(item_of.size, dtype=bool)
+    if not params.get("include_decided"):
+        decided = np.fromiter(selectors.decided_items(dataset=dataset), dtype=np.int64)
+        keep = ~np.isin(item_of, decided)
+    skipped = int((~keep).sum())
+    found = found[keep]
+    stored = _label_issues_store(dataset.pk, job_id, item_of[keep], found, label_ids)
+    by_type = found["issue_type"].value_counts().to_dict()
     return {
         "model_run": run.pk,
         "filter_by": params.get("filter_by", "prune_by_noise_rate"),
         "items": int(item_ids.size),
         "without_label": int((~labelled).sum()),
-        "issues": len(issues),
-        "by_type": by_type,
+        "issues": stored,
+        "by_type": {str(k): int(v) for k, v in by_type.items()},
         "skipped_decided": skipped,
         "labels": [names.get(pk, "?") for pk in label_ids],
         # The issues themselves are LabelIssue rows; the report keeps the dataset's health.
         "report": {k: v for k, v in report.to_dict().items() if k != "issues"},
     }
+
+
+def _label_issues_store(
+    dataset_id: int,
+    job_id: int,
+    item_ids: npt.NDArray[np.int64],
+    found: pd.DataFrame,
+    label_ids: list[int],
+) -> int:
+    """Write a job's issues in rank order (by COPY on PostgreSQL); a re-run replaces them."""
+    ids = np.asarray(label_ids, dtype=np.int64)
+    given = ids[found["given"].to_numpy(dtype=np.int64)].tolist()
+    raw = found["suggested"].to_numpy(dtype=np.float64, na_value=np.nan)
+    suggested = [None if np.isnan(v) else int(ids[int(v)]) for v in raw]
+    confidence = [None if np.isnan(v) else v for v in found["confidence"].astype(float).tolist()]
+    sets = found["set_id"].to_numpy(dtype=np.float64, na_value=np.nan)
+    details = ["{}" if np.isnan(v) else f'{{"duplicate_set": {int(v)}}}' for v in sets]
+    rows = zip(
+        item_ids.tolist(),
+        range(1, len(found) + 1),
+        found["issue_type"].astype(str).tolist(),
+        given,
+        suggested,
+        found["score"].astype(float).tolist(),
+        confidence,
+        details,
+        strict=True,
+    )
+    status = LabelIssue.Status.OPEN.value
+    with transaction.atomic():
+        LabelIssue.objects.filter(job_id=job_id).delete()
+        return db.copy_rows(
+            LabelIssue._meta.db_table,
+            [
+                "job_id",
+                "dataset_id",
+                "item_id",
+                "rank",
+                "issue_type",
+                "given_label_id",
+                "suggested_label_id",
+                "score",
+                "confidence",
+                "details",
+                "status",
+            ],
+            ((job_id, dataset_id, *row, status) for row in rows),
+        )
 
 
 def _issue_for_update(dataset: Dataset, issue_id: int) -> LabelIssue:

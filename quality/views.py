@@ -407,6 +407,7 @@ SORTS: dict[str, tuple[str, str, Callable[[dict[str, Any]], Any]]] = {
     "n": ("With a reference", "desc", lambda r: r.get("n")),
     "agreement": ("Agreement (95% interval)", "asc", lambda r: r.get("rate")),
     "ds_accuracy": ("Dawid–Skene accuracy", "asc", lambda r: r.get("ds_accuracy")),
+    "crowdlab": ("CROWDLAB quality", "asc", lambda r: r.get("crowdlab_quality")),
     "time": ("Median time per item", "desc", lambda r: r.get("median_time_ms")),
     "flagged": ("Flag", "desc", lambda r: bool(r.get("flagged"))),
 }
@@ -464,7 +465,9 @@ def labellers_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
     report = report_job.result if report_job and report_job.result else None
     column = request.GET.get("sort", "")
     direction = request.GET.get("dir", "")
-    if column not in SORTS:
+    report_rows = (report or {}).get("labellers") or []
+    with_crowdlab = any(r.get("crowdlab_quality") is not None for r in report_rows)
+    if column not in SORTS or (column == "crowdlab" and not with_crowdlab):
         column, direction = DEFAULT_SORT
     if direction not in ("asc", "desc"):
         direction = SORTS[column][1]
@@ -477,9 +480,11 @@ def labellers_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
             for key, title in (
                 ("labeller_agreement", "Agreement"),
                 ("ds_accuracy", "Dawid–Skene accuracy"),
+                *([("crowdlab_quality", "CROWDLAB quality")] if with_crowdlab else []),
                 ("flagged", "Far below the rest"),
             )
         ],
+        "with_crowdlab": with_crowdlab,
     }
     if report is not None:
         median = report.get("median_labeller_agreement")
@@ -492,6 +497,7 @@ def labellers_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
                 "agreement": _interval(r.get("rate"), r.get("low"), r.get("high")),
                 "bar": _interval_bar(r, median),
                 "ds_accuracy": _pct(r.get("ds_accuracy")),
+                "crowdlab": _pct(r.get("crowdlab_quality")),
                 "confusion": _confusion_rows(r.get("confusion"), report.get("labels") or []),
                 "time": _seconds(r.get("median_time_ms")),
                 "flagged": bool(r.get("flagged")),
@@ -516,6 +522,7 @@ def labellers_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
                 "numeric": key not in ("name", "agreement", "flagged"),
             }
             for key, (title, first, _) in SORTS.items()
+            if key != "crowdlab" or with_crowdlab
         ]
     return render(request, "quality/labellers.html", context)
 
@@ -530,16 +537,20 @@ def label_issues_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset = _staff_dataset(request, dataset_id)
     if request.method == "POST":
         action = request.POST.get("action")
-        kind, params = (
-            ("baseline_model", {})
-            if action == "baseline"
-            else (
+        raw_run = request.POST.get("model_run", "")
+        run_id = int(raw_run) if raw_run.isdigit() else 0
+        kind, params = {
+            "baseline": ("baseline_model", {}),
+            "active_learning": ("active_learning", {"model_run": run_id}),
+        }.get(
+            action or "",
+            (
                 "label_issues",
                 {
-                    "model_run": int(request.POST.get("model_run") or 0),
+                    "model_run": run_id,
                     "filter_by": request.POST.get("filter_by") or "prune_by_noise_rate",
                 },
-            )
+            ),
         )
         try:
             job = job_create(kind=kind, params=params, dataset=dataset, created_by=request.user)
@@ -552,14 +563,16 @@ def label_issues_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
     active = (
         Job.objects.filter(
             dataset=dataset,
-            kind__in=["label_issues", "baseline_model"],
+            kind__in=["label_issues", "baseline_model", "active_learning"],
             status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
         )
         .order_by("-id")
         .first()
     )
     failed = (
-        Job.objects.filter(dataset=dataset, kind__in=["label_issues", "baseline_model"])
+        Job.objects.filter(
+            dataset=dataset, kind__in=["label_issues", "baseline_model", "active_learning"]
+        )
         .order_by("-id")
         .first()
     )
@@ -587,6 +600,7 @@ def label_issues_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
             "failed_job": failed if failed and failed.status == Job.Status.FAILED else None,
             "runs": ModelRun.objects.filter(dataset=dataset).select_related("created_by")[:20],
             "filters": FILTER_BY,
+            "active_learning_help": DEFINITIONS["active_learning"],
             "config": config if job else None,
             "summary": (job.result or {}) if job else None,
             **_health_context((job.result or {}) if job else {}),

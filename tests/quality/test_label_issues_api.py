@@ -305,6 +305,12 @@ def test_label_issues_page(small: Dataset, owner: Any, annotator: Any, api: Any)
     run = post_run(api, small, confident_probs(given_labels(small), [3])).json()
     html = page.get(url).content.decode()
     assert f"#{run['id']} cv-model" in html and "Find label issues" in html
+    assert "Order the labelling queue" in html
+    response = page.post(url, {"action": "active_learning", "model_run": str(run["id"])})
+    assert response.status_code == 302
+    assert Job.objects.get(kind="active_learning").params == {"model_run": run["id"]}
+    response = page.post(url, {"action": "active_learning", "model_run": "abc"}, follow=True)
+    assert "is not one of this dataset" in response.content.decode()
     watcher = Client()
     watcher.force_login(annotator)
     assert watcher.get(url).status_code == 403
