@@ -9,6 +9,7 @@ reason, never a number).
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
@@ -28,7 +30,7 @@ from quality import selectors
 from quality.models import ModelRun
 from quality.services import DEFINITIONS
 from workbench.errors import describe
-from workbench.jobs import job_create
+from workbench.jobs import job_cancel, job_create, job_rerun, jobs_reap_stale
 from workbench.models import Job
 
 # The heatmap stays readable up to about this many labellers; past it, the best-connected ones.
@@ -636,3 +638,73 @@ def _health_context(summary: dict[str, Any]) -> dict[str, Any]:
             for row in report.get("overlapping_classes", [])[:10]
         ],
     }
+
+
+# Jobs ------------------------------------------------------------------------------------------
+
+# Where a finished job's outcome is shown, by kind.
+RESULT_PAGES = {
+    "import": "dataset",
+    "agreement": "agreement",
+    "label_issues": "label-issues",
+    "baseline_model": "label-issues",
+    "active_learning": "label-issues",
+}
+
+
+def _duration(job: Job) -> str:
+    if job.started_at is None:
+        return "—"
+    seconds = ((job.finished_at or timezone.now()) - job.started_at).total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return (
+        f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def jobs_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """Every job of the dataset, newest first: status, a live progress bar for the running
+    ones, parameters, duration, where to see the result; cancel and run again."""
+    dataset = _staff_dataset(request, dataset_id)
+    if request.method == "POST":
+        raw = request.POST.get("job", "")
+        job = Job.objects.filter(dataset=dataset, pk=int(raw) if raw.isdigit() else 0).first()
+        action = request.POST.get("action")
+        if job is None or action not in ("cancel", "rerun"):
+            messages.error(request, "There is no such job in this dataset.")
+        elif action == "rerun" and job.kind == "import":
+            messages.error(request, "Import jobs can't be re-run; upload the file again.")
+        else:
+            try:
+                if action == "cancel":
+                    job_cancel(job=job)
+                    messages.success(request, f"Cancelled job #{job.pk}.")
+                else:
+                    new = job_rerun(job=job, created_by=request.user)
+                    messages.success(request, f"Started job #{new.pk}, a re-run of #{job.pk}.")
+            except ValidationError as exc:
+                messages.error(request, describe(exc))
+        return redirect("jobs", dataset_id=dataset.pk)
+    jobs_reap_stale()
+    rows = []
+    for job in Job.objects.filter(dataset=dataset).select_related("created_by")[:200]:
+        page = RESULT_PAGES.get(job.kind)
+        rows.append(
+            {
+                "job": job,
+                "kind": job.kind.replace("_", " "),
+                "params": json.dumps(job.params, sort_keys=True) if job.params else "",
+                "duration": _duration(job),
+                "result_url": reverse(page, args=[dataset.pk])
+                if page and job.status == Job.Status.SUCCEEDED
+                else "",
+                "api_url": reverse("api-job", args=[job.pk]),
+                "live": not job.is_finished,
+                "rerun": job.is_finished and job.kind != "import",
+            }
+        )
+    return render(request, "quality/jobs.html", {"dataset": dataset, "rows": rows})

@@ -120,6 +120,7 @@ urlpatterns = [
     path("datasets/<int:dataset_id>/review/", labeling_views.review, name="review"),
     path("datasets/<int:dataset_id>/agreement/", quality_views.agreement_page, name="agreement"),
     path("datasets/<int:dataset_id>/labellers/", quality_views.labellers_page, name="labellers"),
+    path("datasets/<int:dataset_id>/jobs/", quality_views.jobs_page, name="jobs"),
     path(
         "datasets/<int:dataset_id>/label-issues/",
         quality_views.label_issues_page,
