@@ -223,6 +223,7 @@ ITEM_FILTERS = [
     OpenApiParameter("import_batch", int),
     OpenApiParameter("labelled", bool, description="Items with (true) or without (false) labels."),
     OpenApiParameter("reference_label", str, description="Items whose reference label is this."),
+    OpenApiParameter("tag", str, description="Items carrying this error tag (owners, reviewers)."),
     OpenApiParameter(
         "metadata.<field>",
         str,
@@ -256,6 +257,8 @@ def _filter_items(items: QuerySet[Item], params: Any, staff: bool) -> QuerySet[I
         items = (
             items.filter(annotation_count__gt=0) if labelled else items.filter(annotation_count=0)
         )
+    if staff and "tag" in params:
+        items = items.filter(tags__tag=params["tag"])
     if staff and "reference_label" in params:
         items = items.filter(reference_label__name=params["reference_label"])
     return items
@@ -300,6 +303,7 @@ class ItemDetail(APIView):
         data = ItemSerializer(item).data
         annotations = item.annotations.select_related("labeller", "label")
         data["annotations"] = AnnotationSerializer(annotations, many=True).data
+        data["tags"] = list(item.tags.values_list("tag", flat=True))
         return Response(data)
 
 
@@ -450,3 +454,45 @@ class SkipList(APIView):
         return Response(
             {"item": skip.item_id, "reason": skip.reason}, status=status.HTTP_201_CREATED
         )
+
+
+class TagInputSerializer(serializers.Serializer[Any]):
+    tag = serializers.CharField(help_text="A short reason, e.g. 'blurry' or 'car noise'.")
+    items = serializers.ListField(
+        child=serializers.IntegerField(), allow_empty=False, max_length=100_000
+    )
+
+
+class TagList(APIView):
+    """Error tags of a dataset's items, with how many items carry each (owners and
+    reviewers). POST ``{tag, items: [id, …]}`` tags items; error analysis makes a slice of
+    every tag. ``GET …/items/?tag=`` lists the items of a tag."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        return Response({"tags": selectors.tag_counts(dataset_id=dataset.pk)})
+
+    @extend_schema(request=TagInputSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        serializer = TagInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        added = services.item_tags_add(
+            dataset=dataset,
+            item_ids=serializer.validated_data["items"],
+            tag=serializer.validated_data["tag"],
+            user=request.user,
+        )
+        return Response({"tagged": added}, status=status.HTTP_201_CREATED)
+
+
+class ItemTagDetail(APIView):
+    """Remove one tag from an item."""
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, dataset_id: int, item_id: int, tag: str) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        if not services.item_tag_remove(dataset=dataset, item_id=item_id, tag=tag):
+            raise NotFound(f"Item {item_id} has no tag '{tag}'.")
+        return Response(status=status.HTTP_204_NO_CONTENT)

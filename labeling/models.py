@@ -426,3 +426,24 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.item_id}: {self.label_id} ({self.method})"
+
+
+class ItemTag(models.Model):
+    """A reviewer's reason tag on an item ("blurry", "car noise", "ambiguous guideline"): error
+    analysis builds slices from tags, as in the lecture's spreadsheet."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="tags")
+    tag = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item", "tag"]
+        constraints = [models.UniqueConstraint(fields=["item", "tag"], name="itemtag_unique")]
+        indexes = [models.Index(fields=["dataset", "tag"], name="itemtag_dataset_tag_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.tag} on item {self.item_id}"

@@ -379,3 +379,18 @@ def label_distribution(*, dataset: Dataset) -> list[dict[str, Any]]:
         {"label": lab, "items": references.get(lab.pk, 0), "annotations": given.get(lab.pk, 0)}
         for lab in labels
     ]
+
+
+def tag_counts(*, dataset_id: int) -> list[dict[str, Any]]:
+    """Each error tag of a dataset with its number of items, the most used first."""
+    from django.db.models import Count
+
+    from labeling.models import ItemTag
+
+    rows = (
+        ItemTag.objects.filter(dataset_id=dataset_id)
+        .values("tag")
+        .annotate(items=Count("id"))
+        .order_by("-items", "tag")
+    )
+    return [{"tag": r["tag"], "items": r["items"]} for r in rows]

@@ -29,6 +29,7 @@ from labeling.models import (
     Decision,
     ImportBatch,
     Item,
+    ItemTag,
     Label,
     LabelEvent,
     Labeller,
@@ -1318,3 +1319,45 @@ def decisions_record(
         )
         for entry in entries
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Error tags
+
+
+MAX_TAG_LENGTH = 64
+
+
+def _clean_tag(tag: Any) -> str:
+    if not isinstance(tag, str) or not tag.strip():
+        raise ValidationError({"tag": ["Give a tag: a short reason such as 'blurry'."]})
+    clean = " ".join(tag.split())
+    if len(clean) > MAX_TAG_LENGTH:
+        raise ValidationError({"tag": [f"A tag has at most {MAX_TAG_LENGTH} characters."]})
+    return clean
+
+
+@transaction.atomic
+def item_tags_add(*, dataset: Dataset, item_ids: list[int], tag: Any, user: Any) -> int:
+    """Tag items with a reason (error analysis makes a slice of each tag). All the items must
+    be the dataset's, else nothing is tagged. Returns how many were newly tagged."""
+    clean = _clean_tag(tag)
+    wanted = sorted(set(item_ids))
+    known = set(Item.objects.filter(dataset=dataset, pk__in=wanted).values_list("id", flat=True))
+    missing = [pk for pk in wanted if pk not in known]
+    if missing:
+        shown = ", ".join(str(pk) for pk in missing[:10]) + ("…" if len(missing) > 10 else "")
+        raise ValidationError({"items": [f"Not items of this dataset: {shown}."]})
+    before = ItemTag.objects.filter(item_id__in=wanted, tag=clean).count()
+    ItemTag.objects.bulk_create(
+        [ItemTag(dataset=dataset, item_id=pk, tag=clean, created_by=user) for pk in wanted],
+        ignore_conflicts=True,
+        batch_size=5000,
+    )
+    return len(wanted) - before
+
+
+def item_tag_remove(*, dataset: Dataset, item_id: int, tag: str) -> bool:
+    """Remove a tag from an item; False when it didn't have it."""
+    deleted, _ = ItemTag.objects.filter(dataset=dataset, item_id=item_id, tag=tag).delete()
+    return deleted > 0

@@ -35,6 +35,12 @@ api_v1 = [
         name="api-import",
     ),
     path("datasets/<int:dataset_id>/items/", labeling_api.ItemList.as_view(), name="api-items"),
+    path("datasets/<int:dataset_id>/tags/", labeling_api.TagList.as_view(), name="api-tags"),
+    path(
+        "datasets/<int:dataset_id>/items/<int:item_id>/tags/<str:tag>/",
+        labeling_api.ItemTagDetail.as_view(),
+        name="api-item-tag",
+    ),
     path(
         "datasets/<int:dataset_id>/items/<int:item_id>/",
         labeling_api.ItemDetail.as_view(),
