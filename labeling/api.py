@@ -358,7 +358,7 @@ class AnnotationList(generics.ListAPIView):
         return Response(data if many else data[0], status=status.HTTP_201_CREATED)
 
 
-class _FormatIsOurs(DefaultContentNegotiation):
+class FormatIsOurs(DefaultContentNegotiation):
     """``?format=`` names the export file format here, not one of DRF's renderers."""
 
     def select_renderer(self, request: Request, renderers: Any, format_suffix: Any = None) -> Any:
@@ -368,7 +368,7 @@ class _FormatIsOurs(DefaultContentNegotiation):
 class Export(APIView):
     """Every item with data, metadata, all annotations and its reference label, streamed."""
 
-    content_negotiation_class = _FormatIsOurs
+    content_negotiation_class = FormatIsOurs
     renderer_classes = [JSONRenderer]
 
     @extend_schema(

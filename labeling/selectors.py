@@ -327,16 +327,24 @@ class ExportChunk:
         ]
 
 
-def export_chunks(*, dataset: Dataset, chunk_size: int = 5000) -> Iterator[ExportChunk]:
-    """Every item with its annotations, in id order, a chunk at a time (two queries a chunk)."""
+def export_chunks(
+    *, dataset: Dataset, chunk_size: int = 5000, only: set[int] | None = None
+) -> Iterator[ExportChunk]:
+    """Every item with its annotations (or only the items whose ids are in ``only``), in id
+    order, a chunk at a time (two queries a chunk)."""
     last_id = 0
     while True:
         rows = db.fetch_all(_ITEM_EXPORT_SQL, [dataset.pk, dataset.pk, last_id, chunk_size])
         if not rows:
             return
+        last_id = rows[-1][0]
+        if only is not None:
+            rows = [row for row in rows if row[0] in only]
+            if not rows:
+                continue
         columns = dict(zip(ITEM_EXPORT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
         ids = columns["id"]
-        first_id, last_id = ids[0], ids[-1]
+        first_id = ids[0]
         by_item: dict[int, list[dict[str, Any]]] = {item_id: [] for item_id in ids}
         for item_id, labeller, label, ms, created_at, source in (
             Annotation.objects.filter(item_id__gte=first_id, item_id__lte=last_id)

@@ -8,21 +8,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import services
-from labeling.api import STAFF, dataset_for
+from labeling import exporting, services
+from labeling import selectors as labeling_selectors
+from labeling.api import STAFF, FormatIsOurs, dataset_for
 from labeling.models import Decision, Item
 from quality import selectors
 from quality import services as quality_services
-from quality.models import LabelIssue, ModelRun
+from quality.models import LabelIssue, ModelRun, SliceRule
 from quality.services import DEFINITIONS
+from workbench.errors import BadInput
 from workbench.serializers import JobSerializer
 
 
@@ -407,3 +411,214 @@ class LabelIssuesAccept(APIView):
             note=serializer.validated_data["note"],
         )
         return Response({"accepted": count})
+
+
+# Slice-level error analysis --------------------------------------------------------------------
+
+SLICE_CSV_COLUMNS = [
+    "slice",
+    "source",
+    "n_items",
+    "share",
+    "accuracy",
+    "accuracy_low",
+    "accuracy_high",
+    "accuracy_n",
+    "hlp",
+    "hlp_low",
+    "hlp_high",
+    "hlp_n",
+    "gap",
+    "potential_improvement",
+    "too_small",
+]
+
+
+def _slice_job(request: Request, dataset_id: int) -> tuple[Any, Any]:
+    """The dataset and its newest slice table (or the one ``?job=`` names)."""
+    dataset, _ = dataset_for(request, dataset_id, STAFF)
+    raw = request.query_params.get("job")
+    if raw is not None:
+        job = (
+            selectors.latest_job(dataset=dataset, kind="slices")
+            if not raw.isdigit()
+            else dataset.jobs.filter(kind="slices", status="succeeded", pk=int(raw)).first()
+        )
+    else:
+        job = selectors.latest_job(dataset=dataset, kind="slices")
+    if job is None:
+        raise NotFound(
+            "No slice table yet: start one with POST /api/v1/datasets/"
+            f'{dataset.pk}/jobs/ {{"kind": "slices"}} (it needs a model run), or the button on '
+            "the error-analysis page."
+        )
+    return dataset, job
+
+
+class Slices(APIView):
+    """The error-analysis table of the newest slice job (``?job=`` for another): per slice,
+    model accuracy, human-level performance (leave-one-out), gap, share and potential
+    improvement, each rate with its 95% Wilson interval and count, sorted by potential
+    improvement; ``overall`` is the "All data" row, ``discovered`` the slices found by the
+    lattice search, ``definitions`` what each number means. ``?format=csv`` downloads the
+    table."""
+
+    content_negotiation_class = FormatIsOurs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("job", int, description="A slice job's id (default: the newest)."),
+            OpenApiParameter("format", str, enum=["json", "csv"]),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, dataset_id: int) -> Any:
+        dataset, job = _slice_job(request, dataset_id)
+        result = job.result or {}
+        if request.query_params.get("format") == "csv":
+            import csv
+            import io
+
+            from django.http import HttpResponse
+
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, SLICE_CSV_COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            for row in [result.get("overall") or {}, *result.get("rows", [])]:
+                writer.writerow(
+                    {k: "" if row.get(k) is None else row.get(k) for k in SLICE_CSV_COLUMNS}
+                )
+            response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+            name = f"slices-dataset-{dataset.pk}-job-{job.pk}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        return Response({"job": JobSerializer(job).data, **result})
+
+
+class SliceItems(APIView):
+    """The items of one row of a slice table (its ``number``), as the job saw them, a page at
+    a time (``?page=``, ``?page_size=`` up to 500), each with its reference label."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("job", int, description="A slice job's id (default: the newest)."),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, dataset_id: int, number: int) -> Response:
+        from labeling.serializers import ItemSerializer
+
+        _, job = _slice_job(request, dataset_id)
+        try:
+            ids = quality_services.slice_items(job=job, number=number)
+        except BadInput as exc:
+            raise NotFound(str(exc)) from exc
+        page, size = _page(request)
+        chosen = ids[(page - 1) * size : page * size].tolist()
+        items = Item.objects.filter(pk__in=chosen).select_related("reference_label", "parent")
+        row: dict[str, Any] = next(
+            (r for r in (job.result or {}).get("rows", []) if r.get("number") == number), {}
+        )
+        return Response(
+            {
+                "job": job.pk,
+                "slice": row.get("slice"),
+                "count": int(ids.size),
+                "page": page,
+                "page_size": size,
+                "results": ItemSerializer(items.order_by("id"), many=True).data,
+            }
+        )
+
+
+def _page(request: Request) -> tuple[int, int]:
+    def number(key: str, default: int, high: int) -> int:
+        raw = request.query_params.get(key, str(default))
+        if not raw.isdigit() or not 1 <= int(raw) <= high:
+            raise ValidationError({key: [f"A whole number from 1 to {high}."]})
+        return int(raw)
+
+    return number("page", 1, 1_000_000), number("page_size", 50, 500)
+
+
+class SliceRuleSerializer(serializers.ModelSerializer[SliceRule]):
+    class Meta:
+        model = SliceRule
+        fields = ["id", "name", "conditions", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class SliceRules(APIView):
+    """Saved slice rules: conjunctions of ``[field, operator, value]`` conditions on metadata
+    fields (operators ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in``, ``not in``,
+    ``contains``, ``is missing``, ``is not missing``). Every slice table includes them."""
+
+    serializer_class = SliceRuleSerializer
+
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        rules = SliceRule.objects.filter(dataset=dataset)
+        return Response(SliceRuleSerializer(rules, many=True).data)
+
+    @extend_schema(request=SliceRuleSerializer, responses={201: SliceRuleSerializer})
+    def post(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        serializer = SliceRuleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rule = quality_services.slice_rule_create(
+            dataset=dataset,
+            name=serializer.validated_data["name"],
+            conditions=serializer.validated_data["conditions"],
+            user=request.user,
+        )
+        return Response(SliceRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class SliceRuleDetail(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, dataset_id: int, rule_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        deleted, _ = SliceRule.objects.filter(dataset=dataset, pk=rule_id).delete()
+        if not deleted:
+            raise NotFound(f"There is no slice rule {rule_id} in this dataset.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SliceExport(APIView):
+    """The items of one row of a slice table, exported as the dataset export does (every
+    item with data, metadata, annotations and reference label), streamed."""
+
+    content_negotiation_class = FormatIsOurs
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("job", int, description="A slice job's id (default: the newest)."),
+            OpenApiParameter("format", str, enum=list(exporting.EXPORT_FORMATS)),
+        ],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, dataset_id: int, number: int) -> StreamingHttpResponse:
+        dataset, job = _slice_job(request, dataset_id)
+        fmt = request.query_params.get("format", "csv")
+        if fmt not in exporting.EXPORT_FORMATS:
+            raise ValidationError(
+                {"format": [f"Use one of: {', '.join(exporting.EXPORT_FORMATS)}."]}
+            )
+        try:
+            ids = quality_services.slice_items(job=job, number=number)
+        except BadInput as exc:
+            raise NotFound(str(exc)) from exc
+        content_type, suffix = exporting.EXPORT_FORMATS[fmt]
+        stream = exporting.export_stream(
+            fmt,
+            labeling_selectors.export_chunks(dataset=dataset, only=set(ids.tolist())),
+            data_fields=dataset.data_fields,
+            metadata_fields=dataset.metadata_fields,
+        )
+        response = StreamingHttpResponse(stream, content_type=content_type)
+        name = f"dataset-{dataset.pk}-slice-{number}-job-{job.pk}.{suffix}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

@@ -169,3 +169,72 @@ def run_active_learning(job: Job, progress: Progress) -> dict[str, Any]:
 
     assert job.dataset is not None  # noqa: S101 - active-learning jobs are created on a dataset
     return active_learning_run(dataset=job.dataset, params=job.params, progress=progress)
+
+
+def _names(
+    params: dict[str, Any], key: str, allowed: list[str], default: list[str], errors: Any
+) -> list[str]:
+    value = params.get(key, default)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors[key] = ["A list of field names."]
+        return []
+    unknown = [v for v in value if v not in allowed]
+    if unknown:
+        errors[key] = [
+            f"Not fields of this dataset: {', '.join(unknown)}. It has: "
+            f"{', '.join(allowed) or 'none'}."
+        ]
+    return list(dict.fromkeys(value))
+
+
+def _whole(params: dict[str, Any], key: str, default: int, low: int, high: int, errors: Any) -> int:
+    value = params.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        errors[key] = [f"A whole number from {low} to {high}."]
+    return value
+
+
+def _validate_slices(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
+    from quality.services import IMAGE_FIELDS
+
+    errors: dict[str, list[str]] = {}
+    run_id = _model_run(dataset, params, errors, "Slice analysis")
+    metadata_fields = list(dataset.metadata_fields)
+    text_default = [f for f in dataset.data_fields if f not in IMAGE_FIELDS][:2]
+    cleaned = {
+        "model_run": run_id,
+        "fields": _names(params, "fields", metadata_fields, metadata_fields[:20], errors),
+        "text_fields": _names(
+            params, "text_fields", list(dataset.data_fields), text_default, errors
+        ),
+        "numeric_bins": _whole(params, "numeric_bins", 4, 2, 20, errors),
+        "max_values": _whole(params, "max_values", 30, 2, 200, errors),
+        "min_items": _whole(params, "min_items", 30, 1, 1_000_000, errors),
+        "min_labels": _whole(params, "min_labels", 30, 1, 1_000_000, errors),
+        "max_level": _whole(params, "max_level", 2, 1, 3, errors),
+        "top_k": _whole(params, "top_k", 10, 1, 50, errors),
+    }
+    for key in ("discover", "rules"):
+        value = params.get(key, True)
+        if not isinstance(value, bool):
+            errors[key] = ["true or false."]
+        cleaned[key] = value
+    unknown = sorted(set(params) - set(cleaned))
+    if unknown:
+        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+@job_kind(
+    "slices",
+    description="Slice-level error analysis of a model run against human-level performance.",
+    validate=_validate_slices,
+)
+def run_slices(job: Job, progress: Progress) -> dict[str, Any]:
+    """The error-analysis table of the job's dataset under a model run."""
+    from quality.services import slices_run
+
+    assert job.dataset is not None  # noqa: S101 - slice jobs are created on a dataset
+    return slices_run(dataset=job.dataset, job_id=job.pk, params=job.params, progress=progress)

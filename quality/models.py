@@ -114,3 +114,26 @@ class LabelIssue(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.rank} {self.issue_type} on item {self.item_id}"
+
+
+class SliceRule(models.Model):
+    """A user's slice: a conjunction of conditions ``[field, operator, value]`` on the items'
+    metadata or data fields (see ``quality.analysis.slices.rule_mask``), saved per dataset and
+    put in every slice table."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="slice_rules")
+    name = models.CharField(max_length=200)
+    conditions = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "name"], name="slicerule_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

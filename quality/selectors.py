@@ -9,7 +9,17 @@ import numpy.typing as npt
 import pandas as pd
 from django.db.models import Exists, OuterRef, QuerySet
 
-from labeling.models import Annotation, AnnotationSource, Dataset, Decision, Item, Label, Labeller
+from labeling.models import (
+    Annotation,
+    AnnotationSource,
+    Dataset,
+    Decision,
+    Item,
+    ItemTag,
+    Label,
+    Labeller,
+    Origin,
+)
 from quality.models import LabelIssue, ModelRun, Prediction
 from workbench import db
 from workbench.models import Job
@@ -277,3 +287,61 @@ def labelled_items(
             metadata.append(item_metadata)
             codes.append(position[label_id])
     return ids, data, metadata, codes
+
+
+def _json_text(column: str, field: str) -> tuple[str, list[Any]]:
+    """SQL for a JSON field's value as text, and its parameter."""
+    if db.is_postgres():
+        return f"{column} ->> %s", [field]
+    return f"json_extract({column}, %s)", ['$."' + field.replace('"', '\\"') + '"']
+
+
+def slice_frame(*, dataset: Dataset, fields: list[str], text_fields: list[str]) -> pd.DataFrame:
+    """One row per item that isn't augmented, for error analysis: ``item_id``, ``reference``
+    (the reference label's id, 0 for none), ``decided`` (a reviewer decided it), each metadata
+    field in ``fields`` as text (None where absent) and, for each data field in
+    ``text_fields``, ``len(<field>)``: its length in characters. One query (COPY)."""
+    select = ["i.id", "COALESCE(i.reference_label_id, 0)", "(d.id IS NOT NULL)::int"]
+    if not db.is_postgres():
+        select[2] = "(d.id IS NOT NULL)"
+    params: list[Any] = []
+    columns: list[tuple[str, str]] = [
+        ("item_id", "int64"),
+        ("reference", "int64"),
+        ("decided", "int64"),
+    ]
+    for field in fields:
+        sql, extra = _json_text("i.metadata", field)
+        select.append(sql)
+        params += extra
+        columns.append((field, "str"))
+    for field in text_fields:
+        sql, extra = _json_text("i.data", field)
+        select.append(f"length({sql})")
+        params += extra
+        columns.append((f"len({field})", "float64"))
+    params += [dataset.pk, Origin.AUGMENTED.value]
+    frame = db.query_frame(
+        f"SELECT {', '.join(select)} FROM labeling_item i "
+        "LEFT JOIN labeling_decision d ON d.item_id = i.id "
+        "WHERE i.dataset_id = %s AND i.origin <> %s ORDER BY i.id",
+        params,
+        columns,
+    )
+    frame["decided"] = frame["decided"].astype(bool)
+    return frame
+
+
+def tagged_items(*, dataset: Dataset) -> dict[str, npt.NDArray[np.int64]]:
+    """Each error tag of the dataset → the ids of the items carrying it."""
+    ids, tags = [], []
+    for item_id, tag in ItemTag.objects.filter(dataset=dataset).values_list("item_id", "tag"):
+        ids.append(item_id)
+        tags.append(tag)
+    if not ids:
+        return {}
+    frame = pd.DataFrame({"item": np.asarray(ids, dtype=np.int64), "tag": tags})
+    return {
+        str(tag): group["item"].to_numpy(dtype=np.int64)
+        for tag, group in frame.groupby("tag", sort=True)
+    }

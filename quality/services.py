@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -881,3 +882,197 @@ def baseline_run(
         features=None if result.features is None else np.asarray(result.features),
     )
     return {"model_run": run.pk, "kind": kind, "items": len(ids), **summary}
+
+
+# ---------------------------------------------------------------------------------------------
+# Slice-level error analysis
+
+
+SLICE_DEFINITIONS = {
+    "reference": "Reference label of an item: the reviewer's decision where one exists, else "
+    "the consensus label.",
+    "accuracy": "Model accuracy on a slice: the share of its items (with a reference label and "
+    "a prediction) whose predicted class (the model run's most probable) equals the reference "
+    "label.",
+    "hlp": "Human-level performance (HLP) on a slice: the share of its individual human labels "
+    "that equal the reference label computed without that labeller (the majority of the item's "
+    "other labels; a reviewer's decision is used as is). A label with no other label and no "
+    "decision on its item has no reference and doesn't count; a label tying for the plurality "
+    "of the others gets partial credit (1 / the number of tied labels).",
+    "gap": "Gap to HLP = HLP − accuracy (may be negative).",
+    "share": "Share = the slice's items / all items of the analysis.",
+    "potential_improvement": "Potential improvement = max(gap, 0) × share: how much overall "
+    "accuracy would rise if the model reached human level on the slice. Rows sort by it.",
+    "interval": "Each rate comes with a 95% Wilson interval and its count.",
+    "too_small": "Too small to judge: fewer than min_items items with a prediction, or fewer "
+    "than min_labels human labels with a reference; shown, not hidden.",
+    "discovered": "Discovered slices: conjunctions of up to max_level field values where the "
+    "model errs more than on average, found by a SliceLine-style lattice search (score "
+    "α(error rate in slice / overall error rate − 1) − (1 − α)(n / slice size − 1)).",
+    "augmented": "Augmented items are left out: they never count towards accuracy or HLP.",
+}
+
+
+def slices_run(
+    *, dataset: Dataset, job_id: int, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    """The error-analysis table of a model run: accuracy, human-level performance, gap, share
+    and potential improvement per slice (metadata values and bins, text lengths, saved rules,
+    error tags, discovered conjunctions). Slice members are kept in a file for drill-down."""
+    from quality.analysis import slices as sl
+    from quality.models import SliceRule
+
+    run = ModelRun.objects.get(pk=params["model_run"], dataset=dataset)
+    progress(0, 1, "Reading the labels")
+    labels = annotation_frame(dataset_id=dataset.pk)
+    if list(run.label_ids) != list(labels.label_ids):
+        raise JobError(
+            f"Model run {run.pk} was stored for other labels than the dataset has now; upload "
+            "a new one."
+        )
+    rules = list(SliceRule.objects.filter(dataset=dataset)) if params["rules"] else []
+    fields = list(params["fields"])
+    extra = sorted(
+        {c[0] for r in rules for c in r.conditions if isinstance(c, list) and c}
+        - set(fields)
+        - {f"len({t})" for t in params["text_fields"]}
+    )
+    progress(0.1, 1, "Reading the items")
+    frame = selectors.slice_frame(
+        dataset=dataset,
+        fields=[*fields, *[f for f in extra if f in dataset.metadata_fields]],
+        text_fields=list(params["text_fields"]),
+    )
+    if frame.empty:
+        raise JobError("The dataset has no items to analyse.")
+    item_ids = frame["item_id"].to_numpy(dtype=np.int64)
+    label_ids = np.asarray(labels.label_ids, dtype=np.int64)
+    position = np.full(int(max(label_ids.max(initial=0), frame["reference"].max())) + 1, -1)
+    position[label_ids] = np.arange(label_ids.size)
+    position[0] = -1
+    reference = position[frame["reference"].to_numpy(dtype=np.int64)]
+    progress(0.2, 1, "Reading the model's predictions")
+    prob_ids, probs = selectors.model_run_probabilities(model_run=run)
+    prediction = np.full(item_ids.size, -1, dtype=np.int64)
+    if prob_ids.size:
+        at = np.minimum(np.searchsorted(prob_ids, item_ids), prob_ids.size - 1)
+        has = prob_ids[at] == item_ids
+        prediction[has] = probs[at[has]].argmax(axis=1)
+    items = pd.DataFrame(
+        {
+            "item": item_ids,
+            "reference": reference,
+            "prediction": prediction,
+            "decided": frame["decided"].to_numpy(dtype=bool),
+        }
+    )
+    metadata = frame.drop(columns=["item_id", "reference", "decided"])
+    length_fields = [f"len({t})" for t in params["text_fields"]]
+    progress(0.3, 1, "Slicing")
+    try:
+        slices = sl.slice_masks(
+            metadata,
+            fields=[*fields, *length_fields],
+            numeric_bins=params["numeric_bins"],
+            max_values=params["max_values"],
+        )
+        for rule in rules:
+            slices.append(sl.rule_slice(metadata, rule.conditions, name=rule.name))
+    except ValueError as exc:
+        raise JobError(f"A slice can't be made: {exc}.") from exc
+    for tag, tagged in selectors.tagged_items(dataset=dataset).items():
+        slices.append(sl.SliceDef.from_mask(f"tag: {tag}", np.isin(item_ids, tagged), source="tag"))
+    discovered: list[Any] = []
+    if params["discover"]:
+        progress(0.45, 1, "Looking for underperforming slices")
+        known = (reference >= 0) & (prediction >= 0)
+        errors = np.where(known, (prediction != reference).astype(np.float64), np.nan)
+        columns = [*fields, *length_fields]
+        if columns and known.any():
+            discovered = sl.discover_slices(
+                metadata[columns],
+                errors,
+                max_level=params["max_level"],
+                top_k=params["top_k"],
+                numeric_bins=params["numeric_bins"],
+                max_values=params["max_values"],
+            )
+            slices.extend(d.as_slice() for d in discovered)
+    progress(0.7, 1, f"Computing the table of {len(slices):,} slices")
+    annotations = labels.annotations[["item", "labeller", "label"]]
+    table = sl.slice_table(
+        items,
+        annotations,
+        slices,
+        min_items=params["min_items"],
+        min_labels=params["min_labels"],
+    )
+    progress(0.9, 1, "Keeping the slices' items for drill-down")
+    result = table.to_dict()
+    by_name = {s.name: s for s in slices}
+    members: dict[str, Any] = {"item_ids": item_ids}
+    for number, row in enumerate(result["rows"]):
+        found = by_name.get(row["slice"])
+        row["number"] = number
+        row["conditions"] = found.to_dict()["conditions"] if found is not None else None
+        if found is not None:
+            members[f"s{number}"] = np.packbits(found.mask(item_ids.size))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **members)
+    path = default_storage.save(f"jobs/{job_id}/slices.npz", ContentFile(buffer.getvalue()))
+    progress(1, 1, "Done")
+    return {
+        **result,
+        "model_run": run.pk,
+        "labels": labels.label_names,
+        "fields": fields,
+        "text_fields": list(params["text_fields"]),
+        "rules": [r.name for r in rules],
+        "discovered": [d.to_dict() for d in discovered],
+        "members_file": path,
+        "definitions": SLICE_DEFINITIONS,
+    }
+
+
+def slice_items(*, job: Any, number: int) -> npt.NDArray[np.int64]:
+    """The ids of the items of row ``number`` of a slice job's table, as the job saw them."""
+    path = (job.result or {}).get("members_file")
+    if not path or not default_storage.exists(path):
+        raise BadInput("This slice table kept no item lists; run the slice analysis again.")
+    with default_storage.open(path, "rb") as handle, np.load(handle) as saved:
+        key = f"s{int(number)}"
+        if key not in saved:
+            raise BadInput(f"The slice table has no slice {number}.")
+        item_ids = saved["item_ids"]
+        flags = np.unpackbits(saved[key], count=item_ids.size).astype(bool)
+        return np.asarray(item_ids[flags], dtype=np.int64)
+
+
+def slice_rule_create(*, dataset: Dataset, name: str, conditions: Any, user: Any) -> Any:
+    """Save a slice rule after checking it against a sample of the items' metadata (fields,
+    operators, values of the right type)."""
+    from quality.analysis.slices import rule_mask
+    from quality.models import SliceRule
+
+    name = " ".join(str(name).split())
+    if not name:
+        raise BadInput("Give the rule a name.")
+    if SliceRule.objects.filter(dataset=dataset, name=name).exists():
+        raise BadInput(f"There is already a rule named '{name}'.")
+    fields = list(dataset.metadata_fields)
+    sample = list(
+        Item.objects.filter(dataset=dataset)
+        .order_by("id")
+        .values_list("metadata", flat=True)[:1000]
+    )
+    frame = pd.DataFrame(
+        {f: [m.get(f) if isinstance(m, dict) else None for m in sample] for f in fields},
+        columns=fields,
+    )
+    try:
+        rule_mask(frame, conditions)
+    except ValueError as exc:
+        raise BadInput(f"The rule can't be used: {exc}.") from exc
+    return SliceRule.objects.create(
+        dataset=dataset, name=name, conditions=conditions, created_by=user
+    )

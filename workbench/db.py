@@ -112,3 +112,61 @@ def query_columns(sql: str, params: Sequence[Any], dtypes: Sequence[str]) -> lis
         fill = float("nan") if dtype.startswith("float") else 0
         out.append(np.array([fill if r[i] is None else r[i] for r in rows], dtype=dtype))
     return out
+
+
+def query_frame(sql: str, params: Sequence[Any], columns: Sequence[tuple[str, str]]) -> Any:
+    """Run a query and return a pandas DataFrame with the given (name, dtype) columns; dtype
+    is ``int64``, ``float64`` (NULL → NaN, 0 for integers) or ``str`` (NULL → None). On
+    PostgreSQL the rows stream by COPY as CSV into Arrow's vectorised parser."""
+    import pandas as pd
+
+    names = [name for name, _ in columns]
+    if is_postgres():
+        import io
+
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
+        buffer = io.BytesIO()
+        with connection.cursor() as cursor:
+            inner = cursor.mogrify(sql, params) if params else sql
+            with cursor.cursor.copy(f"COPY ({inner}) TO STDOUT WITH (FORMAT csv)") as copy:
+                for block in copy:
+                    buffer.write(block)
+        if buffer.tell() == 0:
+            return pd.DataFrame({n: pd.Series([], dtype=_pandas_dtype(d)) for n, d in columns})
+        kinds = {"int64": pa.int64(), "float64": pa.float64(), "str": pa.string()}
+        table = pa_csv.read_csv(
+            io.BytesIO(buffer.getvalue()),
+            read_options=pa_csv.ReadOptions(column_names=names),
+            # An unquoted empty field is NULL; a quoted one ("") is the empty string.
+            convert_options=pa_csv.ConvertOptions(
+                column_types={n: kinds[d] for n, d in columns},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        frame = {}
+        for name, dtype in columns:
+            column = table.column(name)
+            if dtype == "str":
+                frame[name] = column.to_pandas().astype(object)
+            else:
+                fill = float("nan") if dtype == "float64" else 0
+                frame[name] = pd.Series(column.fill_null(fill).to_numpy().astype(dtype))
+        return pd.DataFrame(frame)
+    rows = fetch_all(sql, params)
+    frame = {}
+    for i, (name, dtype) in enumerate(columns):
+        if dtype == "str":
+            frame[name] = pd.Series(
+                [None if r[i] is None else str(r[i]) for r in rows], dtype=object
+            )
+        else:
+            fill = float("nan") if dtype == "float64" else 0
+            frame[name] = pd.Series([fill if r[i] is None else r[i] for r in rows], dtype=dtype)
+    return pd.DataFrame(frame)
+
+
+def _pandas_dtype(dtype: str) -> str:
+    return "object" if dtype == "str" else dtype

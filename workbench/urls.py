@@ -113,6 +113,27 @@ api_v1 = [
         quality_api.LabelIssueDecide.as_view(),
         name="api-label-issue-decide",
     ),
+    path("datasets/<int:dataset_id>/slices/", quality_api.Slices.as_view(), name="api-slices"),
+    path(
+        "datasets/<int:dataset_id>/slices/<int:number>/items/",
+        quality_api.SliceItems.as_view(),
+        name="api-slice-items",
+    ),
+    path(
+        "datasets/<int:dataset_id>/slices/<int:number>/export/",
+        quality_api.SliceExport.as_view(),
+        name="api-slice-export",
+    ),
+    path(
+        "datasets/<int:dataset_id>/slice-rules/",
+        quality_api.SliceRules.as_view(),
+        name="api-slice-rules",
+    ),
+    path(
+        "datasets/<int:dataset_id>/slice-rules/<int:rule_id>/",
+        quality_api.SliceRuleDetail.as_view(),
+        name="api-slice-rule",
+    ),
     path("jobs/", jobs_api.JobList.as_view(), name="api-jobs"),
     path("jobs/<int:job_id>/", jobs_api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/cancel/", jobs_api.JobCancel.as_view(), name="api-job-cancel"),
