@@ -378,7 +378,14 @@ class Export(APIView):
                 str,
                 enum=list(exporting.EXPORT_FORMATS),
                 description="csv (default), jsonl, parquet, label-studio",
-            )
+            ),
+            OpenApiParameter(
+                "augmented",
+                str,
+                enum=["include", "exclude", "only"],
+                description="Augmented items: include them (default), leave them out, or "
+                "export only them.",
+            ),
         ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
@@ -389,10 +396,13 @@ class Export(APIView):
             raise ValidationError(
                 {"format": [f"Use one of: {', '.join(exporting.EXPORT_FORMATS)}."]}
             )
+        augmented = request.query_params.get("augmented", "include")
+        if augmented not in ("include", "exclude", "only"):
+            raise ValidationError({"augmented": ["include, exclude or only."]})
         content_type, suffix = exporting.EXPORT_FORMATS[fmt]
         stream = exporting.export_stream(
             fmt,
-            selectors.export_chunks(dataset=dataset),
+            selectors.export_chunks(dataset=dataset, augmented=augmented),
             data_fields=dataset.data_fields,
             metadata_fields=dataset.metadata_fields,
         )

@@ -30,6 +30,7 @@ from labeling.models import (
     Dataset,
     Item,
     Labeller,
+    Origin,
     Reservation,
     Skip,
 )
@@ -61,6 +62,8 @@ def _open_items(dataset: Dataset, labeller: Labeller, now: datetime) -> QuerySet
             dataset__lte=dataset.pk,
             annotation_count__lt=dataset.annotators_per_item,
         )
+        # Augmented items inherit their parent's label: nobody labels them.
+        .exclude(origin=Origin.AUGMENTED)
         .exclude(Exists(Annotation.objects.filter(item=OuterRef("pk"), labeller=labeller)))
         .exclude(Exists(Skip.objects.filter(item=OuterRef("pk"), labeller=labeller)))
         .alias(held=Coalesce(Subquery(held_by_others), 0))

@@ -27,6 +27,7 @@ TAIL_COLUMNS = [
     "origin",
     "import_batch",
     "parent",
+    "recipe",
     "reference_label",
     "reference_method",
     "reference_confidence",
@@ -99,7 +100,7 @@ def csv_stream(
     for chunk in chunks:
         for item in chunk.rows:
             data, meta = orjson.loads(item["data_json"]), orjson.loads(item["metadata_json"])
-            common = _common(item)
+            common = {**_common(item), "recipe": item["recipe_json"]}
             writer.writerow(
                 [item["external_id"]]
                 + [_csv_cell(data.get(f)) for f in data_fields]
@@ -207,6 +208,7 @@ def parquet_schema() -> Any:
             ("origin", pa.string()),
             ("import_batch", pa.int64()),
             ("parent", pa.string()),
+            ("recipe", pa.string()),
             ("reference_label", pa.string()),
             ("reference_method", pa.string()),
             ("reference_confidence", pa.float64()),
@@ -232,6 +234,7 @@ def parquet_stream(chunks: Iterable[ExportChunk]) -> Iterator[bytes]:
                 "origin": c["origin"],
                 "import_batch": c["import_batch_id"],
                 "parent": c["parent__external_id"],
+                "recipe": c["recipe_json"],
                 "reference_label": c["reference_label__name"],
                 "reference_method": [m or None for m in c["reference_method"]],
                 "reference_confidence": c["reference_confidence"],

@@ -81,8 +81,9 @@ def safe_name(member: str) -> str:
     return "/".join(p for p in parts if p)
 
 
-def storer(dataset_id: int, batch_id: int) -> Callable[[str, bytes], str]:
-    """A function that stores one image of a batch and returns its (same-origin) URL."""
+def storer(dataset_id: int, batch_id: int | str) -> Callable[[str, bytes], str]:
+    """A function that stores one image of a batch (or of a folder such as "augmented") and
+    returns its (same-origin) URL."""
     prefix = f"{dataset_prefix(dataset_id)}/"
     storage = _storage()
 

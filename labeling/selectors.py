@@ -21,6 +21,7 @@ from labeling.models import (
     Label,
     LabelEvent,
     Membership,
+    Origin,
 )
 from workbench import db
 
@@ -328,18 +329,33 @@ class ExportChunk:
 
 
 def export_chunks(
-    *, dataset: Dataset, chunk_size: int = 5000, only: set[int] | None = None
+    *,
+    dataset: Dataset,
+    chunk_size: int = 5000,
+    only: set[int] | None = None,
+    augmented: str = "include",
 ) -> Iterator[ExportChunk]:
     """Every item with its annotations (or only the items whose ids are in ``only``), in id
-    order, a chunk at a time (two queries a chunk)."""
+    order, a chunk at a time (two queries a chunk). ``augmented``: ``include`` augmented items,
+    ``exclude`` them, or export ``only`` them."""
+    origin_at = ITEM_EXPORT_COLUMNS.index("origin")
+    keep_origin = {
+        "include": lambda origin: True,
+        "exclude": lambda origin: origin != Origin.AUGMENTED,
+        "only": lambda origin: origin == Origin.AUGMENTED,
+    }[augmented]
     last_id = 0
     while True:
         rows = db.fetch_all(_ITEM_EXPORT_SQL, [dataset.pk, dataset.pk, last_id, chunk_size])
         if not rows:
             return
         last_id = rows[-1][0]
-        if only is not None:
-            rows = [row for row in rows if row[0] in only]
+        if only is not None or augmented != "include":
+            rows = [
+                row
+                for row in rows
+                if (only is None or row[0] in only) and keep_origin(row[origin_at])
+            ]
             if not rows:
                 continue
         columns = dict(zip(ITEM_EXPORT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))

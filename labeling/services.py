@@ -34,6 +34,7 @@ from labeling.models import (
     LabelEvent,
     Labeller,
     Membership,
+    Origin,
     Reservation,
     Role,
 )
@@ -1361,3 +1362,68 @@ def item_tag_remove(*, dataset: Dataset, item_id: int, tag: str) -> bool:
     """Remove a tag from an item; False when it didn't have it."""
     deleted, _ = ItemTag.objects.filter(dataset=dataset, item_id=item_id, tag=tag).delete()
     return deleted > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Augmented items
+
+_AUGMENTED_COLUMNS = [
+    "dataset_id",
+    "external_id",
+    "data",
+    "metadata",
+    "content_hash",
+    "origin",
+    "parent_id",
+    "recipe",
+    "annotation_count",
+    "reference_label_id",
+    "reference_method",
+    "reference_confidence",
+    "created_at",
+]
+
+
+def augmented_items_create(*, dataset_id: int, rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """Store augmented items (origin "augmented", with their parent, recipe and the reference
+    label they inherit) by COPY; rows whose external id the dataset already has are left out,
+    so a re-run with the same recipe and seed adds nothing. Returns (created, already there)."""
+    names = [row["external_id"] for row in rows]
+    existing: set[str] = set()
+    for start in range(0, len(names), 10_000):
+        existing.update(
+            Item.objects.filter(
+                dataset_id=dataset_id, external_id__in=names[start : start + 10_000]
+            ).values_list("external_id", flat=True)
+        )
+    fresh = [row for row in rows if row["external_id"] not in existing]
+    now = timezone.now()
+    postgres = db.is_postgres()
+
+    def record(row: dict[str, Any]) -> tuple[Any, ...]:
+        data = orjson.dumps(row["data"])
+        return (
+            dataset_id,
+            row["external_id"],
+            data.decode(),
+            orjson.dumps(row.get("metadata") or {}).decode(),
+            "" if postgres else _content_hash(data),
+            Origin.AUGMENTED.value,
+            row["parent_id"],
+            orjson.dumps(row["recipe"]).decode(),
+            0,
+            row.get("reference_label_id"),
+            row.get("reference_method", ""),
+            row.get("reference_confidence"),
+            now,
+        )
+
+    created = db.copy_rows("labeling_item", _AUGMENTED_COLUMNS, (record(r) for r in fresh))
+    if postgres and created:
+        # The same digest an import stores: PostgreSQL's md5 of the stored JSON.
+        db.execute(
+            "UPDATE labeling_item SET content_hash = md5(data::text) "
+            "WHERE dataset_id = %s AND origin = %s AND content_hash = ''",
+            [dataset_id, Origin.AUGMENTED.value],
+        )
+    return created, len(rows) - len(fresh)

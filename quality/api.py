@@ -622,3 +622,39 @@ class SliceExport(APIView):
         name = f"dataset-{dataset.pk}-slice-{number}-job-{job.pk}.{suffix}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+# Augmentation ----------------------------------------------------------------------------------
+
+
+class AugmentRecipes(APIView):
+    """The augmentation recipes: name, item kind (text, tabular, image), what it does and its
+    parameters with defaults and allowed ranges."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        from quality.analysis.augment import RECIPES
+
+        return Response({"recipes": [r.to_dict() for r in RECIPES.values()]})
+
+
+class AugmentPreview(APIView):
+    """A few target items beside their augmented variants, with the same parameters as an
+    ``augment`` job (``recipe``, ``recipe_params``, ``target``, ``seed``, ``variants``,
+    ``field``); nothing is written. Images come back as data URLs."""
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, dataset_id: int) -> Response:
+        from quality.jobs import validate_augment
+
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        if not isinstance(request.data, dict):
+            raise ValidationError({"params": ["Send the job's parameters as a JSON object."]})
+        params = validate_augment(dataset, dict(request.data))
+        return Response(
+            {
+                "recipe": params["recipe"],
+                "seed": params["seed"],
+                "items": quality_services.augment_preview(dataset=dataset, params=params),
+            }
+        )

@@ -6,7 +6,8 @@ from typing import Any
 
 from rest_framework.exceptions import ValidationError
 
-from labeling.models import ConsensusMethod
+from labeling.models import ConsensusMethod, Item
+from workbench.errors import BadInput
 from workbench.jobs import Progress, job_kind
 from workbench.models import Job
 
@@ -238,3 +239,102 @@ def run_slices(job: Job, progress: Progress) -> dict[str, Any]:
 
     assert job.dataset is not None  # noqa: S101 - slice jobs are created on a dataset
     return slices_run(dataset=job.dataset, job_id=job.pk, params=job.params, progress=progress)
+
+
+MAX_AUGMENTED = 200_000  # new items per job
+
+
+def validate_augment(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of an augmentation: ``recipe`` (a recipe name with ``recipe_params``, a
+    step or a list of steps; see quality.analysis.augment), ``target`` (``{"items": [ids]}``,
+    ``{"label": name}``, ``{"tag": name}`` or ``{"slice": number, "job": id}``), ``seed``,
+    ``variants`` and, for text pairs, the ``field`` to change. Checked against the items."""
+    from quality.analysis import augment as aug
+    from quality.services import IMAGE_FIELDS, augment_targets, item_kind
+
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    recipe = params.get("recipe")
+    if recipe is None:
+        errors["recipe"] = [f"Choose a recipe: {', '.join(aug.RECIPES)}."]
+    else:
+        try:
+            cleaned["recipe"] = aug.validate(recipe, params.get("recipe_params"))
+        except aug.AugmentError as exc:
+            errors["recipe"] = [f"{str(exc)[:1].upper()}{str(exc)[1:]}."]
+    seed = params.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        errors["seed"] = ["A whole number from 0 to 4294967295."]
+    cleaned["seed"] = seed
+    cleaned["variants"] = _whole(params, "variants", 1, 1, 20, errors)
+    target = params.get("target")
+    shapes = {"items", "label", "tag", "slice"}
+    if not isinstance(target, dict) or len(set(target) & shapes) != 1:
+        errors["target"] = [
+            'Say what to augment: {"items": [ids]}, {"label": name}, {"tag": name} or '
+            '{"slice": number} (a row of the newest slice table; add "job" for another).'
+        ]
+    elif "items" in target and (
+        not isinstance(target["items"], list)
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in target["items"])
+    ):
+        errors["target"] = ["items: a list of item ids."]
+    elif "slice" in target and (
+        not isinstance(target["slice"], int)
+        or not (target.get("job") is None or isinstance(target.get("job"), int))
+    ):
+        errors["target"] = ["slice: a row number of the slice table (and job: its id)."]
+    cleaned["target"] = target
+    field = params.get("field")
+    if field is not None and field not in dataset.data_fields:
+        errors["field"] = [f"Not a data field of this dataset: {field}."]
+    cleaned["field"] = field
+    unknown = sorted(
+        set(params) - {"recipe", "recipe_params", "seed", "variants", "target", "field"}
+    )
+    if unknown:
+        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
+    if not errors:
+        try:
+            targets = augment_targets(dataset=dataset, target=dict(target or {}))
+        except BadInput as exc:
+            raise ValidationError({"target": [exc.message]}) from exc
+        if not targets.size:
+            errors["target"] = [
+                "The target holds no items (augmented items aren't augmented again)."
+            ]
+        elif targets.size * cleaned["variants"] > MAX_AUGMENTED:
+            errors["variants"] = [
+                f"{targets.size:,} items × {cleaned['variants']} variants is more than "
+                f"{MAX_AUGMENTED:,} new items; aim at fewer items or ask for fewer variants."
+            ]
+        else:
+            sample = list(
+                Item.objects.filter(pk__in=targets[:200].tolist()).values_list("data", flat=True)
+            )
+            kind = item_kind(sample)
+            wanted = cleaned["recipe"]["kind"]
+            if kind != wanted and not (wanted == "tabular" and kind == "text"):
+                errors["recipe"] = [
+                    f"A {wanted} recipe can't change {kind} items; choose a {kind} recipe."
+                ]
+            if kind == "image" and field is not None and field not in IMAGE_FIELDS:
+                errors["field"] = ["Image recipes change the item's image."]
+    if errors:
+        raise ValidationError(errors)
+    if cleaned["recipe"]["steps"][0]["recipe"] == "smote":
+        cleaned["variants"] = 1
+    return cleaned
+
+
+@job_kind(
+    "augment",
+    description="Make augmented variants of a slice, a class or chosen items.",
+    validate=validate_augment,
+)
+def run_augment(job: Job, progress: Progress) -> dict[str, Any]:
+    """New augmented items for the job's dataset."""
+    from quality.services import augment_run
+
+    assert job.dataset is not None  # noqa: S101 - augmentation jobs are created on a dataset
+    return augment_run(dataset=job.dataset, job_id=job.pk, params=job.params, progress=progress)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 import pandas as pd
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -1076,3 +1078,259 @@ def slice_rule_create(*, dataset: Dataset, name: str, conditions: Any, user: Any
     return SliceRule.objects.create(
         dataset=dataset, name=name, conditions=conditions, created_by=user
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Augmentation
+
+AUGMENT_CHUNK = 5000
+
+
+def augment_targets(*, dataset: Dataset, target: dict[str, Any]) -> npt.NDArray[np.int64]:
+    """The ids of the (non-augmented) items an augmentation aims at: ``{"items": [ids]}``,
+    ``{"label": name}`` (items with that reference label), ``{"tag": name}`` or ``{"slice":
+    number, "job": id}`` (a row of a slice table; the newest table without ``job``)."""
+    from labeling.models import Origin
+
+    items = Item.objects.filter(dataset=dataset).exclude(origin=Origin.AUGMENTED)
+    if "items" in target:
+        ids = items.filter(pk__in=target["items"]).values_list("id", flat=True)
+    elif "label" in target:
+        ids = items.filter(reference_label__name=target["label"]).values_list("id", flat=True)
+    elif "tag" in target:
+        ids = items.filter(tags__tag=target["tag"]).values_list("id", flat=True)
+    else:
+        job = (
+            selectors.latest_job(dataset=dataset, kind="slices")
+            if target.get("job") is None
+            else dataset.jobs.filter(kind="slices", status="succeeded", pk=target["job"]).first()
+        )
+        if job is None:
+            raise BadInput("There is no slice table to take the slice from; run one first.")
+        members = slice_items(job=job, number=int(target["slice"]))
+        ids = items.filter(pk__in=members.tolist()).values_list("id", flat=True)
+    return np.sort(np.fromiter(ids, dtype=np.int64))
+
+
+def _image_path(dataset: Dataset, url: Any) -> str | None:
+    from django.urls import reverse
+
+    prefix = reverse("dataset-file", args=[dataset.pk, "x"]).removesuffix("x")
+    return url.removeprefix(prefix) if isinstance(url, str) and url.startswith(prefix) else None
+
+
+def augment_generate(
+    *, dataset: Dataset, params: dict[str, Any], item_ids: npt.NDArray[np.int64], save: bool
+) -> list[dict[str, Any]]:
+    """The augmented items of some parent items (as rows for ``augmented_items_create``).
+    Images are written to storage only with ``save``; a preview gets them as data URLs."""
+    from quality.analysis import augment as aug
+
+    recipe, seed, variants = params["recipe"], params["seed"], params["variants"]
+    kind = recipe["kind"]
+    parents = list(
+        Item.objects.filter(pk__in=item_ids.tolist())
+        .order_by("id")
+        .values_list(
+            "id", "external_id", "data", "metadata", "reference_label_id", "reference_confidence"
+        )
+    )
+    ids = [p[0] for p in parents]
+    digest = hashlib.blake2b(
+        orjson.dumps([recipe, seed, params.get("field")], option=orjson.OPT_SORT_KEYS),
+        digest_size=4,
+    ).hexdigest()
+
+    def row(
+        parent: tuple[Any, ...], variant: int, data: dict[str, Any], **extra: Any
+    ) -> dict[str, Any]:
+        return {
+            "external_id": f"{parent[1]}~{digest}-{variant}",
+            "data": data,
+            "metadata": parent[3],
+            "parent_id": parent[0],
+            "recipe": {
+                **recipe,
+                "seed": seed,
+                "variant": variant,
+                **({"field": params["field"]} if params.get("field") else {}),
+                **extra,
+            },
+            "reference_label_id": parent[4],
+            "reference_method": "augmented",
+            "reference_confidence": parent[5],
+        }
+
+    try:
+        if kind == "text":
+            made = aug.augment_records(
+                [p[2] for p in parents],
+                ids,
+                recipe,
+                seed=seed,
+                variants=variants,
+                field=params.get("field"),
+            )
+            return [row(parents[v.parent], v.variant, v.data) for v in made]
+        if kind == "image":
+            return _augment_images(dataset, parents, recipe, seed, variants, save, row)
+        frame = pd.DataFrame([p[2] for p in parents])
+        for column in frame.columns:  # imported fields are text: "5.1" is a number here
+            numbers = pd.to_numeric(frame[column], errors="coerce")
+            if numbers.notna().sum() == frame[column].notna().sum():
+                frame[column] = numbers
+        if recipe["steps"][0]["recipe"] == "smote":
+            names = dict(Label.objects.filter(dataset=dataset).values_list("id", "name"))
+            labels = [names.get(p[4], "") for p in parents]
+            new = aug.smote(frame, labels, recipe, seed=seed)
+            return [
+                row(
+                    parents[int(b)],
+                    n,
+                    _plain(r),
+                    neighbour=parents[int(nb)][1],
+                    step=float(st),
+                )
+                for n, (r, b, nb, st) in enumerate(
+                    zip(new.rows.to_dict("records"), new.base, new.neighbour, new.step, strict=True)
+                )
+            ]
+        table = aug.augment_table(frame, ids, recipe, seed=seed, variants=variants)
+        # The recipe as applied (each column's absolute noise sd): it reproduces the rows.
+        return [
+            row(parents[int(p)], int(v), _plain(r), steps=table.recipe["steps"])
+            for r, p, v in zip(
+                table.rows.to_dict("records"), table.parent, table.variant, strict=True
+            )
+        ]
+    except aug.AugmentError as exc:
+        raise BadInput(f"The recipe can't be applied: {exc}.") from exc
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    """A table row as JSON values (numpy scalars to Python, NaN to null)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and np.isnan(value):
+            value = None
+        out[str(key)] = value
+    return out
+
+
+def _augment_images(
+    dataset: Dataset,
+    parents: list[tuple[Any, ...]],
+    recipe: dict[str, Any],
+    seed: int,
+    variants: int,
+    save: bool,
+    row: Any,
+) -> list[dict[str, Any]]:
+    import base64
+
+    from labeling import images
+    from quality.analysis import augment as aug
+
+    rows = []
+    for parent in parents:
+        data = parent[2]
+        field = next((f for f in IMAGE_FIELDS if f in data), None)
+        path = _image_path(dataset, data.get(field)) if field else None
+        handle = images.open_file(dataset.pk, path) if path else None
+        if handle is None:
+            raise BadInput(
+                f"Item {parent[1]}'s image isn't stored in the workbench (only uploaded images "
+                "can be augmented)."
+            )
+        with handle:
+            content = handle.read()
+        for variant in range(variants):
+            made = aug.augment_image(content, recipe, seed=seed, item_id=parent[0], variant=variant)
+            suffix = "png" if made.format == "PNG" else "jpg"
+            if save:
+                store = images.storer(dataset.pk, "augmented")
+                url = store(f"{parent[0]}-{seed}-{variant}.{suffix}", made.data)
+            else:
+                mime = "image/png" if made.format == "PNG" else "image/jpeg"
+                url = f"data:{mime};base64,{base64.b64encode(made.data).decode()}"
+            rows.append(row(parent, variant, {**data, field: url}))
+    return rows
+
+
+def augment_run(
+    *, dataset: Dataset, job_id: int, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    """Make augmented items from the target items, a chunk at a time: each new item carries
+    origin "augmented", its parent, the recipe with its parameters, seed and variant, and the
+    parent's reference label (method "augmented"). Same recipe and seed → the same items; a
+    re-run adds none twice."""
+    from labeling.services import augmented_items_create
+
+    targets = augment_targets(dataset=dataset, target=params["target"])
+    if not targets.size:
+        raise JobError("The target holds no items (augmented items are never augmented again).")
+    created = existing = 0
+    # SMOTE needs every class at once, and jitter the spread of every row: tables go whole.
+    whole = params["recipe"]["kind"] == "tabular"
+    chunk = targets.size if whole else AUGMENT_CHUNK
+    for start in range(0, targets.size, chunk):
+        progress(
+            start,
+            targets.size,
+            f"Augmenting items {start + 1:,}–{min(start + chunk, targets.size):,} "
+            f"of {targets.size:,}",
+        )
+        try:
+            rows = augment_generate(
+                dataset=dataset, params=params, item_ids=targets[start : start + chunk], save=True
+            )
+        except BadInput as exc:
+            raise JobError(exc.message) from exc
+        with transaction.atomic():
+            new, old = augmented_items_create(dataset_id=dataset.pk, rows=rows)
+        created += new
+        existing += old
+    progress(targets.size, targets.size, "Done")
+    return {
+        "parents": int(targets.size),
+        "created": created,
+        "already_there": existing,
+        "recipe": params["recipe"],
+        "seed": params["seed"],
+        "variants": params["variants"],
+        "target": params["target"],
+    }
+
+
+def augment_preview(
+    *, dataset: Dataset, params: dict[str, Any], limit: int = 4
+) -> list[dict[str, Any]]:
+    """A few target items beside their variants; nothing is written."""
+    targets = augment_targets(dataset=dataset, target=params["target"])
+    if not targets.size:
+        raise BadInput("The target holds no items (augmented items are never augmented again).")
+    smote = params["recipe"]["steps"][0]["recipe"] == "smote"
+    rows = augment_generate(
+        dataset=dataset, params=params, item_ids=targets if smote else targets[:limit], save=False
+    )
+    originals = dict(
+        Item.objects.filter(pk__in={r["parent_id"] for r in rows}).values_list("id", "data")
+    )
+    external = dict(Item.objects.filter(pk__in=originals).values_list("id", "external_id"))
+    shown: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        entry = shown.setdefault(
+            r["parent_id"],
+            {
+                "item": r["parent_id"],
+                "external_id": external[r["parent_id"]],
+                "original": originals[r["parent_id"]],
+                "variants": [],
+            },
+        )
+        entry["variants"].append(r["data"])
+        if len(shown) > limit:
+            break
+    return list(shown.values())[:limit]

@@ -649,6 +649,7 @@ RESULT_PAGES = {
     "label_issues": "label-issues",
     "baseline_model": "label-issues",
     "active_learning": "label-issues",
+    "slices": "slices",
 }
 
 

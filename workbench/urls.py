@@ -11,6 +11,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from labeling import api as labeling_api
 from labeling import views as labeling_views
 from quality import api as quality_api
+from quality import augment_views, slice_views
 from quality import views as quality_views
 from workbench import jobs_api
 
@@ -134,6 +135,12 @@ api_v1 = [
         quality_api.SliceRuleDetail.as_view(),
         name="api-slice-rule",
     ),
+    path(
+        "datasets/<int:dataset_id>/augment/preview/",
+        quality_api.AugmentPreview.as_view(),
+        name="api-augment-preview",
+    ),
+    path("augment/recipes/", quality_api.AugmentRecipes.as_view(), name="api-augment-recipes"),
     path("jobs/", jobs_api.JobList.as_view(), name="api-jobs"),
     path("jobs/<int:job_id>/", jobs_api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/cancel/", jobs_api.JobCancel.as_view(), name="api-job-cancel"),
@@ -147,7 +154,14 @@ urlpatterns = [
     path("datasets/<int:dataset_id>/review/", labeling_views.review, name="review"),
     path("datasets/<int:dataset_id>/agreement/", quality_views.agreement_page, name="agreement"),
     path("datasets/<int:dataset_id>/labellers/", quality_views.labellers_page, name="labellers"),
+    path("datasets/<int:dataset_id>/augment/", augment_views.augment_page, name="augment"),
     path("datasets/<int:dataset_id>/jobs/", quality_views.jobs_page, name="jobs"),
+    path("datasets/<int:dataset_id>/slices/", slice_views.slices_page, name="slices"),
+    path(
+        "datasets/<int:dataset_id>/slices/<int:number>/",
+        slice_views.slice_items_page,
+        name="slice-items",
+    ),
     path(
         "datasets/<int:dataset_id>/label-issues/",
         quality_views.label_issues_page,

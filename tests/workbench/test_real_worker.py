@@ -220,3 +220,103 @@ def test_a_dead_worker_never_leaves_a_job_running(
     body = api.get(f"/api/v1/jobs/{job_id}/").json()
     assert body["status"] == "failed"
     assert "stopped" in body["error"]
+
+
+def test_slice_and_augmentation_jobs_on_the_worker(
+    start_worker: Callable[[], Worker], dataset: Dataset, upload: Any, api: Any
+) -> None:
+    start_worker()
+    labels = ["positive", "negative", "neutral"]
+    rows = "".join(
+        f"i{i},Review {i},{'web' if i % 3 else 'app'},{labels[i % 3]}\n" for i in range(300)
+    )
+    assert upload(dataset, "r.csv", "id,text,source,label\n" + rows).status_code == 201
+    predictions = [
+        {
+            "external_id": f"i{i}",
+            "probabilities": [0.8 if k == (i % 3 if i % 5 else 0) else 0.1 for k in range(3)],
+        }
+        for i in range(300)
+    ]
+    run = api.post(
+        f"/api/v1/datasets/{dataset.pk}/model-runs/",
+        {"name": "m", "version": "1", "predictions": predictions},
+        format="json",
+    )
+    assert run.status_code == 201, run.json()
+    base = f"/api/v1/datasets/{dataset.pk}"
+    slices = api.post(f"{base}/jobs/", {"kind": "slices", "params": {}}, format="json")
+    job = wait_for(slices.json()["job"]["id"], ("succeeded", "failed"))
+    assert job.status == "succeeded", job.error
+    table = api.get(f"{base}/slices/").json()
+    assert table["overall"]["n_items"] == 300
+    assert any(r["slice"] == "source = app" for r in table["rows"])
+
+    augment = api.post(
+        f"{base}/jobs/",
+        {
+            "kind": "augment",
+            "params": {"recipe": "typo", "target": {"label": "negative"}, "seed": 3, "variants": 2},
+        },
+        format="json",
+    )
+    job = wait_for(augment.json()["job"]["id"], ("succeeded", "failed"))
+    assert job.status == "succeeded", job.error
+    assert job.result["created"] == 200
+    assert Item.objects.filter(dataset=dataset, origin="augmented").count() == 200
+
+
+def test_a_killed_augmentation_is_retried_without_duplicates(
+    start_worker: Callable[[], Worker], dataset: Dataset, upload: Any, api: Any, settings: Any
+) -> None:
+    worker = start_worker()
+    settings.WORKBENCH_IMPORT_INLINE_MAX_BYTES = 10**9
+    words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "a",
+        "lazy",
+        "dog",
+        "near",
+        "the",
+        "river",
+        "bank",
+    ]
+    rows = "".join(
+        f"i{i},{' '.join(words[i % 7 :] + words[: i % 7])},positive\n" for i in range(30_000)
+    )
+    assert upload(dataset, "big.csv", "id,text,label\n" + rows).status_code == 201
+    response = api.post(
+        f"/api/v1/datasets/{dataset.pk}/jobs/",
+        {
+            "kind": "augment",
+            "params": {
+                "recipe": "char_noise",
+                "target": {"label": "positive"},
+                "seed": 5,
+                "variants": 4,
+            },
+        },
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    job_id = response.json()["job"]["id"]
+    deadline = time.monotonic() + 60
+    # Kill the pool process once some chunks are in, before the job ends.
+    while Item.objects.filter(dataset=dataset, origin="augmented").count() == 0:
+        assert time.monotonic() < deadline, worker.log.read_text()
+        time.sleep(0.02)
+    killed = Job.objects.get(pk=job_id).status == "running"
+    if killed:
+        for child in worker.children():
+            child.kill()
+    job = wait_for(job_id, ("succeeded", "failed"), timeout=120)
+    assert job.status == "succeeded", (job.error, worker.log.read_text())
+    assert Item.objects.filter(dataset=dataset, origin="augmented").count() == 120_000
+    assert job.result["created"] + job.result["already_there"] == 120_000
+    if killed:  # the retry found the first attempt's chunks and added none twice
+        assert job.attempts == 2 and job.result["already_there"] > 0, job.result
