@@ -17,6 +17,7 @@ import base64
 import contextlib
 import csv
 import io
+import itertools
 import json
 import os
 import platform
@@ -48,7 +49,17 @@ LABELLING_TARGET_MS = 20.0
 PAGE_LOAD_TARGET_MS = 300.0
 CHROMIUM = "/usr/bin/chromium"
 LABELLING_LABELS = ["positive", "negative", "neutral"]
-SECTIONS = ("import", "export", "parquet", "api", "labelling", "page", "agreement", "label_issues")
+SECTIONS = (
+    "import",
+    "export",
+    "parquet",
+    "api",
+    "labelling",
+    "page",
+    "agreement",
+    "label_issues",
+    "slices",
+)
 
 COLUMNS = ["id", "text", "source", "device", "country", "score", "collected_at"]
 WORDS = (  # noqa: SIM905 - a word list reads best as one string
@@ -134,11 +145,13 @@ def migrate() -> float:
 
 
 def empty_bench_data() -> None:
-    """Remove every dataset and job (the bench database only); the schema stays."""
+    """Remove every dataset and job (the bench database only); the schema stays. Items are
+    named apart: labeling_item has no foreign key to its dataset, so CASCADE does not reach it
+    (the items of earlier runs would stay, and every scan of the table would read them)."""
     import psycopg
 
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        conn.execute("TRUNCATE labeling_dataset, workbench_job CASCADE")
+        conn.execute("TRUNCATE labeling_dataset, labeling_item, workbench_job CASCADE")
         conn.execute("DROP TABLE IF EXISTS bench_copy_baseline")
 
 
@@ -1725,12 +1738,18 @@ def baseline_texts(n: int, seed: int = 20240706) -> dict[str, Any]:
 
 
 def single_label_dataset(
-    name: str, label_names: list[str], codes: Any, texts: list[str] | None = None
+    name: str,
+    label_names: list[str],
+    codes: Any,
+    texts: list[str] | None = None,
+    text_sql: tuple[str, list[Any]] | None = None,
 ) -> dict[str, Any]:
     """A dataset as an import of items with one label each leaves it: its items (one INSERT …
     SELECT generate_series, or unnest of the texts), one Labeller "imported", the labels
     (class codes into label_names) written by COPY, reference_labels_refresh, then VACUUM
-    ANALYZE. Returns the dataset id, the item ids (in the order of codes) and the label ids."""
+    ANALYZE. ``text_sql``: the SQL of each item's text in terms of ``g`` (generate_series) and
+    its parameters, instead of "Review g: md5(g)." Returns the dataset id, the item ids (in the
+    order of codes) and the label ids."""
     import numpy as np
     from django.db import connection, transaction
 
@@ -1742,14 +1761,14 @@ def single_label_dataset(
     dataset = services.dataset_create(name=name, created_by=bench_user(), labels=label_names)
     with transaction.atomic(), connection.cursor() as cursor:
         if texts is None:
+            text, text_params = text_sql or ("'Review ' || g || ': ' || md5(g::text) || '.'", [])
             cursor.execute(
                 "INSERT INTO labeling_item (dataset_id, external_id, data, metadata, "
                 "content_hash, origin, annotation_count, reference_method, created_at) "
-                "SELECT %s, g::text, "
-                "jsonb_build_object('text', 'Review ' || g || ': ' || md5(g::text) || '.'), "
+                f"SELECT %s, g::text, jsonb_build_object('text', {text}), "
                 "'{}'::jsonb, md5(g::text), 'imported', 0, '', now() "
                 "FROM generate_series(1, %s) AS g",
-                [dataset.pk, n],
+                [dataset.pk, *text_params, n],
             )
         else:
             cursor.execute(
@@ -2412,6 +2431,881 @@ def baseline_model(tmp: Path, quick: bool) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Slices and augmentation (issue #6): the slice-analysis job against the bare slice_masks +
+# slice_table on the same arrays, slice discovery, and the augmentation job against the bare
+# augment_texts
+
+
+SLICES_CLASSES = 5
+SLICES_LABELLERS = 50
+SLICES_TARGET_S = 10.0  # the slice table of 1,000,000 items; discovery on 100,000 rows
+SLICES_CATEGORIES = {  # 5 categorical fields, 3 to 20 values
+    "region": ("emea", "amer", "apac", "latam", "anz"),
+    "device": ("desktop", "mobile", "tablet"),
+    "channel": ("web", "app", "email", "chat", "phone", "store", "partner", "social"),
+    "language": ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "ja", "ko", "zh"),
+    "product": tuple(f"p{i:02d}" for i in range(1, 21)),
+}
+SLICES_NUMBERS = ("score", "duration_s", "price", "latency_ms")  # floats
+SLICES_COUNT = "prior_reports"  # a whole number, 0 on 60% of the items
+SLICES_FIELDS = [*SLICES_CATEGORIES, *SLICES_NUMBERS, SLICES_COUNT]
+# The model is much worse on one conjunction of two fields: discovery should put it first.
+SLICES_PLANTED = (("region", "apac"), ("device", "tablet"))
+SLICES_MODEL_RIGHT = (
+    0.90,
+    0.40,
+)  # chance the model's top class is the true one: elsewhere, planted
+AUGMENT_RECIPE = "word_swap"
+
+
+def slices_sizes(quick: bool) -> tuple[int, int, int]:
+    """(items of the slice table, rows of the discovery, texts of the augmentation):
+    1,000,000, 100,000 and 100,000, or 1/10 of them with --quick."""
+    return (100_000, 10_000, 10_000) if quick else (1_000_000, 100_000, 100_000)
+
+
+def slices_items_sql() -> str:
+    """The INSERT … SELECT generate_series of the slice dataset's items: 10 metadata fields
+    drawn from 16-bit pieces h1…h13 of md5(g) and md5(g || 'b') (deterministic), and a text of
+    1–8 copies of a hash (45–270 characters). Parameters: the dataset id, each categorical
+    field's values (an array), the number of items."""
+    pieces = [
+        f"('x' || substr({column}, {at}, 4))::bit(16)::int AS h{n}"
+        for n, (column, at) in enumerate(
+            [("m1", 1 + 4 * i) for i in range(8)] + [("m2", 1 + 4 * i) for i in range(5)],
+            start=1,
+        )
+    ]
+    categorical = ", ".join(
+        f"'{field}', (%s::text[])[1 + h{n} %% {len(values)}]"
+        for n, (field, values) in enumerate(SLICES_CATEGORIES.items(), start=1)
+    )
+    return (
+        "INSERT INTO labeling_item (dataset_id, external_id, data, metadata, content_hash, "
+        "origin, annotation_count, reference_method, created_at) "
+        "SELECT %s, g::text, "
+        "jsonb_build_object('text', 'Ticket ' || g || ': ' || repeat(m2 || ' ', 1 + h13 %% 8)), "
+        f"jsonb_build_object({categorical}, "
+        "'score', round(h6 / 65535.0, 4), "
+        "'duration_s', round(1 + (h7 / 65535.0) ^ 2 * 600, 1), "
+        "'price', round(exp(h8 / 65535.0 * 7), 2), "
+        "'latency_ms', round(20 + h9 / 65535.0 * 480 + h10 %% 50, 1), "
+        "'prior_reports', CASE WHEN h11 %% 10 < 6 THEN 0 ELSE 1 + h12 %% 9 END), "
+        "m1, 'imported', 0, '', now() "
+        f"FROM (SELECT g, m1, m2, {', '.join(pieces)} FROM (SELECT g, md5(g::text) AS m1, "
+        "md5(g::text || 'b') AS m2 FROM generate_series(1, %s) AS g) AS t) AS s"
+    )
+
+
+def slices_labels(n: int, seed: int = 20240801) -> dict[str, Any]:
+    """Two labels per item by two different labellers of 50, each right with their own
+    accuracy (0.85–0.98: two labels agree on ~84% of the items, so HLP ≈ 0.84), the true class
+    from a skewed prior (0.7^class), a wrong answer uniform over the other classes. Indices."""
+    import numpy as np
+
+    k, n_labellers = SLICES_CLASSES, SLICES_LABELLERS
+    rng = np.random.default_rng(seed)
+    prior = 0.7 ** np.arange(k)
+    prior /= prior.sum()
+    truth = rng.choice(k, n, p=prior)
+    first = rng.integers(0, n_labellers, n)
+    second = (first + rng.integers(1, n_labellers, n)) % n_labellers
+    item = np.repeat(np.arange(n), 2)
+    labeller = np.column_stack([first, second]).reshape(-1)
+    accuracy = rng.uniform(0.85, 0.98, n_labellers)
+    right = rng.random(item.size) < accuracy[labeller]
+    wrong = (truth[item] + rng.integers(1, k, item.size)) % k
+    return {
+        "item": item,
+        "labeller": labeller,
+        "label": np.where(right, truth[item], wrong),
+        "truth": truth,
+        "accuracy": accuracy,
+    }
+
+
+def slices_probabilities(truth: Any, planted: Any, seed: int = 20240802) -> Any:
+    """A model's probabilities (n × 5): a noisy softmax whose top class is the true one with
+    chance 0.90, 0.40 on the planted conjunction, another class (uniform) otherwise."""
+    import numpy as np
+
+    k = SLICES_CLASSES
+    rng = np.random.default_rng(seed)
+    n = truth.size
+    right = rng.random(n) < np.where(planted, SLICES_MODEL_RIGHT[1], SLICES_MODEL_RIGHT[0])
+    top = np.where(right, truth, (truth + rng.integers(1, k, n)) % k)
+    logits = rng.normal(0.0, 1.0, (n, k))
+    logits[np.arange(n), top] += rng.uniform(2.0, 5.0, n)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs
+
+
+def slices_dataset(tmp: Path, n: int) -> dict[str, Any]:
+    """The dataset of the slice job: labels c0…c4, n items (slices_items_sql), 50 labellers
+    w00…w49, two labels per item by COPY (source 'imported'), annotation_count from a GROUP BY,
+    reference_labels_refresh, a model run of n × 5 probabilities (model_run_store, worse on the
+    planted conjunction), then VACUUM ANALYZE. The job's own input frame (slice_frame, read
+    once here) with the reference and predicted class codes goes to a Parquet file, the labels
+    (item id, labeller id, class code, sorted as annotation_frame sorts them) to an .npz."""
+    import numpy as np
+    from django.db import connection, transaction
+
+    from labeling import services
+    from labeling.models import Label, Labeller
+    from quality.selectors import slice_frame
+    from quality.services import model_run_store
+
+    start = time.perf_counter()
+    names = [f"c{i}" for i in range(SLICES_CLASSES)]
+    dataset = services.dataset_create(
+        name=f"bench slices {n:,}", created_by=bench_user(), labels=names, annotators_per_item=2
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            slices_items_sql(), [dataset.pk, *[list(v) for v in SLICES_CATEGORIES.values()], n]
+        )
+        cursor.execute(
+            "SELECT id FROM labeling_item WHERE dataset_id = %s ORDER BY id", [dataset.pk]
+        )
+        item_pk = np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
+    services.dataset_update(dataset=dataset, data_fields=["text"], metadata_fields=SLICES_FIELDS)
+    labels = list(
+        Label.objects.filter(dataset=dataset).order_by("position", "id").values_list("id", "name")
+    )
+    if [name for _, name in labels] != names:
+        raise SystemExit(f"Labels came back as {labels}, not in the order {names}.")
+    label_pk = np.array([pk for pk, _ in labels], dtype=np.int64)
+    labellers = Labeller.objects.bulk_create(
+        [Labeller(dataset=dataset, name=f"w{i:02d}") for i in range(SLICES_LABELLERS)]
+    )
+    labeller_pk = np.array([w.pk for w in labellers], dtype=np.int64)
+    items_s = time.perf_counter() - start
+
+    copy_start = time.perf_counter()
+    arrays = slices_labels(n)
+    item_ids = item_pk[arrays["item"]]
+    labeller_ids = labeller_pk[arrays["labeller"]]
+    codes = arrays["label"]
+    when = "2024-08-01 12:00:00+00"
+    with pg_connect() as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY labeling_annotation (item_id, labeller_id, label_id, source, "
+                "time_spent_ms, created_at, updated_at) FROM STDIN"
+            ) as copy,
+        ):
+            block: list[str] = []
+            for i, w, lab in zip(
+                item_ids.tolist(), labeller_ids.tolist(), label_pk[codes].tolist(), strict=True
+            ):
+                block.append(f"{i}\t{w}\t{lab}\timported\t\\N\t{when}\t{when}\n")
+                if len(block) == 100_000:
+                    copy.write("".join(block))
+                    block.clear()
+            copy.write("".join(block))
+        conn.execute(
+            "UPDATE labeling_item i SET annotation_count = c.n FROM "
+            "(SELECT a.item_id, count(*) AS n FROM labeling_annotation a "
+            "JOIN labeling_labeller l ON l.id = a.labeller_id WHERE l.dataset_id = %s "
+            "GROUP BY a.item_id) c WHERE i.id = c.item_id",
+            [dataset.pk],
+        )
+        conn.commit()
+    copy_s = time.perf_counter() - copy_start
+    # What an import leaves: every item's reference label by majority vote (not measured).
+    ref_start = time.perf_counter()
+    services.reference_labels_refresh(dataset_id=dataset.pk)
+    ref_s = time.perf_counter() - ref_start
+
+    run_start = time.perf_counter()
+    frame = slice_frame(dataset=dataset, fields=SLICES_FIELDS, text_fields=["text"])
+    if not np.array_equal(frame["item_id"].to_numpy(), item_pk):
+        raise SystemExit("slice_frame did not return the items in the order of their ids.")
+    planted = np.ones(n, dtype=bool)
+    for field, value in SLICES_PLANTED:
+        planted &= (frame[field] == value).to_numpy(dtype=bool)
+    probs = slices_probabilities(arrays["truth"], planted)
+    run = model_run_store(
+        dataset=dataset,
+        created_by=bench_user(),
+        name="bench slices model",
+        item_ids=item_pk,
+        probabilities=probs,
+        trained_on="synthetic, worse on " + " and ".join(f"{f} = {v}" for f, v in SLICES_PLANTED),
+    )
+    run_s = time.perf_counter() - run_start
+    vacuum_start = time.perf_counter()
+    # As autovacuum would soon after such writes (and not during the timed job). The labellers
+    # too: with no statistics on their 50 new rows, PostgreSQL expects one labeller and reads
+    # the labels by 50 bitmap scans of the whole annotation table (3 times slower than one scan).
+    with pg_connect() as conn:
+        conn.autocommit = True
+        conn.execute(
+            "VACUUM (ANALYZE) labeling_item, labeling_annotation, labeling_labeller, "
+            "quality_prediction"
+        )
+    vacuum_s = time.perf_counter() - vacuum_start
+
+    files_start = time.perf_counter()
+    position = np.full(int(label_pk.max()) + 1, -1, dtype=np.int64)
+    position[label_pk] = np.arange(label_pk.size)
+    reference = frame["reference"].to_numpy(dtype=np.int64)
+    frame["reference_code"] = np.where(reference > 0, position[reference], -1)
+    frame["prediction"] = probs.argmax(axis=1)
+    parquet = tmp / "slices.parquet"
+    frame.to_parquet(parquet, index=False)
+    order = np.lexsort((labeller_ids, item_ids))
+    npz = tmp / "slices.npz"
+    np.savez(npz, item=item_ids[order], labeller=labeller_ids[order], label=codes[order])
+    files_s = time.perf_counter() - files_start
+
+    ref_code = frame["reference_code"].to_numpy()
+    model_right = frame["prediction"].to_numpy() == ref_code
+    pairs = codes.reshape(-1, 2)
+    return {
+        "dataset_id": dataset.pk,
+        "run_id": run.pk,
+        "parquet": parquet,
+        "npz": npz,
+        "items": n,
+        "annotations": int(codes.size),
+        "accuracy": (float(arrays["accuracy"].min()), float(arrays["accuracy"].max())),
+        "labels_right": float(np.mean(codes == arrays["truth"][arrays["item"]])),
+        "labels_agree": float(np.mean(pairs[:, 0] == pairs[:, 1])),
+        "reference_right": float(np.mean(ref_code == arrays["truth"])),
+        "planted": int(planted.sum()),
+        "model_right": float(np.mean(model_right)),
+        "model_right_planted": float(np.mean(model_right[planted])),
+        "text_length": (float(frame["len(text)"].min()), float(frame["len(text)"].max())),
+        "items_s": items_s,
+        "copy_s": copy_s,
+        "ref_s": ref_s,
+        "run_s": run_s,
+        "vacuum_s": vacuum_s,
+        "files_s": files_s,
+        "setup_s": time.perf_counter() - start,
+    }
+
+
+def warm_imports_slices() -> None:
+    """What the slice analysis uses, imported before any clock starts: the bare child and the
+    job child both call this."""
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.csv
+    import pyarrow.parquet  # noqa: F401
+    import scipy.sparse  # noqa: F401
+    from statsmodels.stats import proportion  # noqa: F401
+
+    from quality.analysis import agreement, slices  # noqa: F401
+
+
+def slice_rows_digest(rows: list[dict[str, Any]]) -> str:
+    """The table's rows in order (slice, sizes, counts), hashed: the job's and the bare
+    computation's must match."""
+    import hashlib
+
+    key = [
+        [
+            r["slice"],
+            r["n_items"],
+            r["accuracy_n"],
+            r["correct"],
+            r["hlp_n"],
+            round(float(r["hlp_agree"]), 6),
+        ]
+        for r in rows
+    ]
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
+
+
+def planted_first(discovered: list[dict[str, Any]]) -> bool:
+    """Whether the first discovered slice is the planted conjunction, no more, no less."""
+    wanted = {f"{field} = {value}" for field, value in SLICES_PLANTED}
+    return bool(discovered) and set(discovered[0]["predicates"]) == wanted
+
+
+def child_slices_bare(parquet: Path, npz: Path, discover_rows: int) -> None:
+    """The bare computation on the job's own input: quality.analysis.slices.slice_masks on the
+    metadata frame as slice_frame returns it (the 10 fields as object columns of str, not the
+    Arrow-backed str dtype pandas reads back from Parquet; len(text)) with the job's defaults,
+    then slice_table with the items (reference, prediction) and the labels; then
+    discover_slices(max_level=3, top_k=10) on the first ``discover_rows`` rows of the 10
+    fields, errors = prediction ≠ reference."""
+    import psutil
+
+    warm_imports_slices()
+    import numpy as np
+    import pandas as pd
+
+    from quality.analysis import slices as sl
+
+    frame = pd.read_parquet(parquet)
+    for field in SLICES_FIELDS:  # Python str objects, as query_frame hands them to the job
+        frame[field] = frame[field].astype(object)
+    data = np.load(npz)
+    annotations = pd.DataFrame(
+        {"item": data["item"], "labeller": data["labeller"], "label": data["label"]}
+    )
+    items = pd.DataFrame(
+        {
+            "item": frame["item_id"].to_numpy(dtype=np.int64),
+            "reference": frame["reference_code"].to_numpy(dtype=np.int64),
+            "prediction": frame["prediction"].to_numpy(dtype=np.int64),
+            "decided": frame["decided"].to_numpy(dtype=bool),
+        }
+    )
+    metadata = frame.drop(
+        columns=["item_id", "reference", "decided", "reference_code", "prediction"]
+    )
+    rss_setup = psutil.Process().memory_info().rss
+    start = time.perf_counter()
+    slices = sl.slice_masks(
+        metadata, fields=[*SLICES_FIELDS, "len(text)"], numeric_bins=4, max_values=30
+    )
+    masks_s = time.perf_counter() - start
+    start = time.perf_counter()
+    table = sl.slice_table(items, annotations, slices, min_items=30, min_labels=30)
+    table_s = time.perf_counter() - start
+    peak_table = peak_rss_kb()
+    result_table = table.to_dict()
+
+    features = metadata[SLICES_FIELDS].iloc[:discover_rows]
+    reference = items["reference"].to_numpy()[:discover_rows]
+    prediction = items["prediction"].to_numpy()[:discover_rows]
+    known = (reference >= 0) & (prediction >= 0)
+    errors = np.where(known, (prediction != reference).astype(np.float64), np.nan)
+    start = time.perf_counter()
+    found = sl.discover_slices(features, errors, max_level=3, top_k=10)
+    discover_s = time.perf_counter() - start
+    discovered = [d.to_dict() for d in found]
+    result = {
+        "masks_s": masks_s,
+        "table_s": table_s,
+        "seconds": masks_s + table_s,
+        "slices": len(slices),
+        "rows": len(result_table["rows"]),
+        "digest": slice_rows_digest(result_table["rows"]),
+        "overall": result_table["overall"],
+        "discover_s": discover_s,
+        "discover_rows": len(features),
+        "discover_error_rate": float(np.nanmean(errors)),
+        "discovered": [
+            {key: d[key] for key in ("name", "predicates", "size", "error_rate", "score")}
+            for d in discovered
+        ],
+        "planted_first": planted_first(discovered),
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_table_kb": peak_table,
+        "rss_peak_kb": peak_rss_kb(),
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def child_slices_job(dataset_id: int, run_id: int, level: int, profile: str | None) -> None:
+    """The slices job as the worker runs it: a Job row (kind "slices", the 10 fields, the text
+    field, discovery off or up to ``level``), then workbench.jobs.job_execute. The functions
+    slices_run calls are timed by wrappers (no code is changed)."""
+    django_setup()
+    import psutil
+
+    warm_imports_slices()
+    import numpy as np
+    from django.db import connection
+
+    import quality.selectors
+    import quality.services
+    import workbench.db
+    import workbench.jobs
+    from labeling.models import Dataset
+    from quality.analysis import slices as sl
+    from workbench.jobs import job_execute, job_validate
+    from workbench.models import Job
+
+    phases: dict[str, float] = {}
+    peaks: dict[str, int] = {}
+    targets = [
+        (quality.services, "slices_run"),
+        (quality.services, "annotation_frame"),
+        (workbench.db, "query_columns"),
+        (quality.selectors, "slice_frame"),
+        (workbench.db, "query_frame"),
+        (quality.selectors, "model_run_probabilities"),
+        (quality.selectors, "tagged_items"),
+        (sl, "slice_masks"),
+        (sl, "_field_buckets"),
+        (sl, "_numbers"),
+        (sl, "_value_buckets"),
+        (sl, "_number_buckets"),
+        (sl, "_length_buckets"),
+        (sl, "_slices_of"),
+        (sl, "discover_slices"),
+        (sl, "slice_table"),
+        (sl, "_item_counts"),
+        (sl, "_leave_one_out_credit"),
+        (sl, "_table_frame"),
+        (sl.SliceTable, "to_dict"),
+        (np, "packbits"),
+        (np, "savez_compressed"),
+        (quality.services.default_storage, "save"),
+        # job_claim's counts of the dataset's items and labels, recorded with the job.
+        (workbench.jobs, "_dataset_state"),
+        # Stores the result (JSON) in the job row and commits.
+        (workbench.jobs, "_finish"),
+    ]
+    params = {"model_run": run_id, "fields": SLICES_FIELDS, "text_fields": ["text"]}
+    params |= {"discover": True, "max_level": level} if level else {"discover": False}
+    dataset = Dataset.objects.get(pk=dataset_id)
+    params = job_validate(kind="slices", dataset=dataset, params=params)
+    job = Job.objects.create(kind="slices", dataset=dataset, params=params)
+    rss_setup = psutil.Process().memory_info().rss
+    sql_times: dict[str, list[float]] = {}
+    wrapper: Any = contextlib.nullcontext()
+    profiler = None
+    if profile:
+        import cProfile
+
+        wrapper = connection.execute_wrapper(sql_timer(sql_times))
+        profiler = cProfile.Profile()
+    with timers_around(phase_timer(phases, peaks), [(o, a, a) for o, a in targets]), wrapper:
+        if profiler is not None:
+            profiler.enable()
+        start = time.perf_counter()
+        job_execute(job.pk, worker="bench")
+        elapsed = time.perf_counter() - start
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+    peak = peak_rss_kb()
+    job = Job.objects.get(pk=job.pk)
+    res = job.result or {}
+    rows = res.get("rows") or []
+    discovered = res.get("discovered") or []
+    members = res.get("members_file")
+    result = {
+        "job_id": job.pk,
+        "seconds": elapsed,
+        "job_status": job.status,
+        "job_error": job.error,
+        "phases": phases,
+        "peaks": peaks,
+        "params": params,
+        "rows": len(rows),
+        "digest": slice_rows_digest([r for r in rows if r.get("source") != "discovered"]),
+        "overall": res.get("overall"),
+        "top": [
+            {key: r.get(key) for key in ("slice", "accuracy", "hlp", "gap", "share")}
+            for r in rows[:3]
+        ],
+        "discovered": [
+            {key: d[key] for key in ("name", "predicates", "size", "error_rate", "score")}
+            for d in discovered
+        ],
+        "planted_first": planted_first(discovered),
+        "members_kb": (quality.services.default_storage.size(members) // 1024 if members else None),
+        "result_kb": len(json.dumps(res)) // 1024,
+        "sql_top": sql_top(sql_times),
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_kb": peak,
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def augment_text_sql() -> tuple[str, list[Any]]:
+    """Each item's text for single_label_dataset: 10–14 words of WORDS, the word k of item g
+    drawn by md5(g:k), capitalised, with a full stop."""
+    words = [w.strip(',"') for w in WORDS]
+    return (
+        "(SELECT initcap(left(t, 1)) || substr(t, 2) || '.' FROM (SELECT string_agg("
+        "(%s::text[])[1 + ('x' || substr(md5(g || ':' || k), 1, 4))::bit(16)::int %% %s], ' ' "
+        "ORDER BY k) AS t FROM generate_series(1, 10 + g %% 5) AS k) AS w)",
+        [words, len(words)],
+    )
+
+
+def warm_imports_augment() -> None:
+    """What the augmentation uses, imported before any clock starts (bare and job child)."""
+    import numpy  # noqa: F401
+    import orjson  # noqa: F401
+    import pandas  # noqa: F401
+
+    from quality.analysis import augment  # noqa: F401
+
+
+def variants_digest(pairs: Iterator[tuple[int, str]]) -> str:
+    """(parent item id, new text) pairs in order, hashed: the job's and the bare call's must
+    match."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for parent, text in pairs:
+        digest.update(f"{parent}\t{text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def child_augment_bare(parquet: Path) -> None:
+    """The bare call on the job's texts: quality.analysis.augment.augment_texts(texts, ids,
+    "word_swap", seed=1) once in a fresh process, then once more (warm)."""
+    import psutil
+
+    warm_imports_augment()
+    import pandas as pd
+
+    from quality.analysis.augment import augment_texts
+
+    frame = pd.read_parquet(parquet)
+    texts = frame["text"].tolist()
+    ids = frame["item"].to_numpy()
+    rss_setup = psutil.Process().memory_info().rss
+    start = time.perf_counter()
+    made = augment_texts(texts, ids, AUGMENT_RECIPE, seed=1)
+    elapsed = time.perf_counter() - start
+    start = time.perf_counter()
+    augment_texts(texts, ids, AUGMENT_RECIPE, seed=1)
+    again_s = time.perf_counter() - start
+    id_list = ids.tolist()
+    result = {
+        "seconds": elapsed,
+        "again_s": again_s,
+        "variants": len(made),
+        "changed": sum(v.text != texts[v.parent] for v in made),
+        "digest": variants_digest((id_list[v.parent], v.text) for v in made),
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_kb": peak_rss_kb(),
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def child_augment_job(dataset_id: int) -> None:
+    """The augmentation job as the worker runs it: a Job row (kind "augment", word_swap on
+    every item of label c0, seed 1, one variant), then workbench.jobs.job_execute. The
+    functions augment_run calls are timed by wrappers (no code is changed)."""
+    django_setup()
+    import psutil
+
+    warm_imports_augment()
+    from django.db import connection
+
+    import labeling.services
+    import quality.services
+    import workbench.db
+    import workbench.jobs
+    from labeling.models import Dataset, Item
+    from quality.analysis import augment as aug
+    from workbench.jobs import job_execute, job_validate
+    from workbench.models import Job
+
+    phases: dict[str, float] = {}
+    peaks: dict[str, int] = {}
+    targets = [
+        (quality.services, "augment_run"),
+        (quality.services, "augment_targets"),
+        (quality.services, "augment_generate"),
+        (aug, "augment_records"),
+        (aug, "augment_texts"),
+        (labeling.services, "augmented_items_create"),
+        (workbench.db, "copy_rows"),
+        (workbench.db, "execute"),
+        (connection, "commit"),
+    ]
+    dataset = Dataset.objects.get(pk=dataset_id)
+    params = job_validate(
+        kind="augment",
+        dataset=dataset,
+        params={"recipe": AUGMENT_RECIPE, "target": {"label": "c0"}, "seed": 1, "variants": 1},
+    )
+    job = Job.objects.create(kind="augment", dataset=dataset, params=params)
+    rss_setup = psutil.Process().memory_info().rss
+    sql_times: dict[str, list[float]] = {}
+    log = ProgressLog()  # a progress call per chunk of parents: the time of each chunk
+    progress_cls = workbench.jobs.Progress
+    workbench.jobs.Progress = log.wrap(progress_cls)  # job_execute looks it up at call time
+    try:
+        with (
+            timers_around(phase_timer(phases, peaks), [(o, a, a) for o, a in targets]),
+            connection.execute_wrapper(sql_timer(sql_times)),
+        ):
+            log.start = start = time.perf_counter()
+            job_execute(job.pk, worker="bench")
+            elapsed = time.perf_counter() - start
+    finally:
+        workbench.jobs.Progress = progress_cls
+    peak = peak_rss_kb()
+    job = Job.objects.get(pk=job.pk)
+    res = job.result or {}
+    rows = (
+        Item.objects.filter(dataset_id=dataset_id, origin="augmented")
+        .order_by("parent_id")
+        .values_list("parent_id", "data")
+    )
+    result = {
+        "seconds": elapsed,
+        "job_status": job.status,
+        "job_error": job.error,
+        "phases": phases,
+        "peaks": peaks,
+        "parents": res.get("parents"),
+        "created": res.get("created"),
+        "already_there": res.get("already_there"),
+        "digest": variants_digest((p, d["text"]) for p, d in rows.iterator(chunk_size=5000)),
+        "progress": log.calls,
+        "sql_top": sql_top(sql_times, 5),
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_kb": peak,
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def slices_job(tmp: Path, data: dict[str, Any], level: int, profile: bool) -> dict[str, Any]:
+    """One slices job (child process), discovery off (level 0) or up to ``level``."""
+    prof_path = tmp / f"slices-job-{level}.prof"
+    if profile:
+        os.environ["BENCH_PROFILE"] = str(prof_path)
+    try:
+        job = run_child(
+            "slices-job",
+            tmp,
+            "--dataset",
+            str(data["dataset_id"]),
+            "--run",
+            str(data["run_id"]),
+            "--level",
+            str(level),
+        )
+    finally:
+        os.environ.pop("BENCH_PROFILE", None)
+    if job["job_status"] != "succeeded":
+        raise SystemExit(
+            f"The slices job did not succeed ({job['job_status']}): {job['job_error']}"
+        )
+    what = f"discovery up to level {level}" if level else "no discovery"
+    say(
+        f"   job ({what}): {job['seconds']:.2f} s, peak {mb(job['rss_peak_kb'])} "
+        f"({mb(job['rss_setup_kb'])} after setup); {job['rows']:,} rows in the table; result "
+        f"{job['result_kb']:,} KB of JSON, members file {job['members_kb']:,} KB"
+    )
+    jp = job["phases"]
+    run_s = jp.get("slices_run", job["seconds"])
+    outside = (
+        "annotation_frame",
+        "slice_frame",
+        "model_run_probabilities",
+        "tagged_items",
+        "slice_masks",
+        "discover_slices",
+        "slice_table",
+        "to_dict",
+        "packbits",
+        "savez_compressed",
+        "save",
+    )
+    say(
+        f"      slices_run {run_s:.2f} s = "
+        + ", ".join(f"{name} {jp[name]:.2f}" for name in outside if name in jp)
+        + f", rest {run_s - sum(jp.get(name, 0.0) for name in outside):.2f}; job_execute "
+        f"around it {job['seconds'] - run_s:.2f} s (job_claim's _dataset_state, counting the "
+        f"items and labels, {jp.get('_dataset_state', 0.0):.2f} s; _finish, storing the "
+        f"result, {jp.get('_finish', 0.0):.2f} s)"
+    )
+    masks_s = jp.get("slice_masks", 0.0)
+    table_s = jp.get("slice_table", 0.0)
+    say(
+        f"      reading: query_columns (annotation_frame's COPYs) {jp.get('query_columns', 0):.2f}"
+        f", query_frame (slice_frame's COPY) {jp.get('query_frame', 0):.2f} s; slice_masks "
+        f"{masks_s:.2f} s = _field_buckets {jp.get('_field_buckets', 0):.2f}"
+        + (" (with discover_slices' own calls; " if level else " (")
+        + f"_numbers {jp.get('_numbers', 0):.2f}, _value_buckets "
+        f"{jp.get('_value_buckets', 0):.2f}, _number_buckets "
+        f"{jp.get('_number_buckets', 0):.2f}), _length_buckets "
+        f"{jp.get('_length_buckets', 0):.2f}, _slices_of {jp.get('_slices_of', 0):.2f}; "
+        f"slice_table {table_s:.2f} s = _item_counts {jp.get('_item_counts', 0):.2f} "
+        f"(_leave_one_out_credit {jp.get('_leave_one_out_credit', 0):.2f}), _table_frame "
+        f"{jp.get('_table_frame', 0):.2f}"
+    )
+    overall = job["overall"] or {}
+    say(
+        f"      all data: accuracy {overall.get('accuracy') or 0:.3f}, HLP "
+        f"{overall.get('hlp') or 0:.3f}; first rows: "
+        + "; ".join(
+            f"{r['slice']} (accuracy {r['accuracy'] or 0:.3f}, HLP {r['hlp'] or 0:.3f}, share "
+            f"{r['share'] or 0:.3f})"
+            for r in job["top"]
+        )
+    )
+    if level:
+        say(
+            "      discovered: "
+            + "; ".join(
+                f"{d['name']} ({d['size']:,} items, error {d['error_rate']:.3f}, score "
+                f"{d['score']:.2f})"
+                for d in job["discovered"][:3]
+            )
+            + f"; the planted slice first: {job['planted_first']}"
+        )
+    say(
+        "      peak RSS of the job after (in order): "
+        + ", ".join(
+            f"{name} {mb(kb)}" for name, kb in job["peaks"].items() if not name.startswith("_")
+        )
+    )
+    if profile:
+        say_profile("the slices job_execute", job["sql_top"], prof_path)
+    return job
+
+
+def slices(tmp: Path, quick: bool, profile: bool) -> dict[str, Any]:
+    """Setup, bare computation, discovery and the slice jobs; what each did."""
+    n, discover_rows, _ = slices_sizes(quick)
+    data = slices_dataset(tmp, n)
+    say(
+        f"   dataset {data['dataset_id']}: {n:,} items × {len(SLICES_FIELDS)} metadata fields "
+        f"({', '.join(SLICES_FIELDS)}) + a text of {data['text_length'][0]:.0f}–"
+        f"{data['text_length'][1]:.0f} characters; {data['annotations']:,} labels by "
+        f"{SLICES_LABELLERS} labellers (accuracy {data['accuracy'][0]:.2f}–"
+        f"{data['accuracy'][1]:.2f}), {SLICES_CLASSES} classes: {data['labels_right']:.1%} "
+        f"right, the two labels of an item agree on {data['labels_agree']:.1%}, the reference "
+        f"label is the true class on {data['reference_right']:.1%}"
+    )
+    planted = " and ".join(f"{f} = {v}" for f, v in SLICES_PLANTED)
+    say(
+        f"   model run {data['run_id']}: {n:,} × {SLICES_CLASSES} probabilities, top class = "
+        f"the reference on {data['model_right']:.1%} of the items, on "
+        f"{data['model_right_planted']:.1%} of the {data['planted']:,} items of the planted "
+        f"slice {planted}"
+    )
+    say(
+        f"   setup (not measured): {data['setup_s']:.1f} s = items + labels + labellers "
+        f"{data['items_s']:.1f} s, COPY labels + annotation_count {data['copy_s']:.1f} s, "
+        f"reference_labels_refresh {data['ref_s']:.1f} s, slice_frame + model_run_store "
+        f"{data['run_s']:.1f} s, VACUUM ANALYZE {data['vacuum_s']:.1f} s, Parquet + npz "
+        f"{data['files_s']:.1f} s"
+    )
+    bare = run_child(
+        "slices-bare",
+        tmp,
+        "--parquet",
+        str(data["parquet"]),
+        "--npz",
+        str(data["npz"]),
+        "--rows",
+        str(discover_rows),
+    )
+    say(
+        f"   bare: slice_masks {bare['masks_s']:.2f} s + slice_table {bare['table_s']:.2f} s = "
+        f"{bare['seconds']:.2f} s ({bare['slices']:,} slices, {bare['rows']:,} rows), peak "
+        f"{mb(bare['rss_peak_table_kb'])} ({mb(bare['rss_setup_kb'])} after imports + Parquet)"
+    )
+    say(
+        f"   discovery (pure discover_slices, max_level 3, top_k 10) on the first "
+        f"{bare['discover_rows']:,} rows × {len(SLICES_FIELDS)} fields (error rate "
+        f"{bare['discover_error_rate']:.3f}): {bare['discover_s']:.2f} s; first: "
+        + "; ".join(
+            f"{d['name']} ({d['size']:,} rows, error {d['error_rate']:.3f}, score {d['score']:.2f})"
+            for d in bare["discovered"][:3]
+        )
+        + f"; the planted slice first: {bare['planted_first']}"
+    )
+    job = slices_job(tmp, data, 0, profile)
+    say(
+        f"      job = {job['seconds'] / bare['seconds']:.2f}× bare; same table as the bare "
+        f"computation: {job['digest'] == bare['digest']}"
+    )
+    discover_job = slices_job(tmp, data, 2, False)
+    return {
+        "items": n,
+        "discover_rows": discover_rows,
+        "data": {k: v for k, v in data.items() if not isinstance(v, Path)},
+        "bare": bare,
+        "job": job,
+        "discover_job": discover_job,
+    }
+
+
+def augmentation(tmp: Path, quick: bool) -> dict[str, Any]:
+    """Setup of the text dataset (not measured), the bare augment_texts and the augment job,
+    each in a child."""
+    import numpy as np
+    import pandas as pd
+
+    from labeling.models import Item
+
+    _, _, n = slices_sizes(quick)
+    data = single_label_dataset(
+        f"bench augment {n:,}",
+        ["c0", "c1"],
+        np.zeros(n, dtype=np.int64),
+        text_sql=augment_text_sql(),
+    )
+    rows = list(
+        Item.objects.filter(dataset_id=data["dataset_id"]).order_by("id").values_list("id", "data")
+    )
+    frame = pd.DataFrame({"item": [r[0] for r in rows], "text": [r[1]["text"] for r in rows]})
+    parquet = tmp / "augment.parquet"
+    frame.to_parquet(parquet, index=False)
+    words = frame["text"].str.count(" ") + 1
+    say(
+        f"   dataset {data['dataset_id']}: {n:,} short texts ({words.mean():.1f} words on "
+        f"average, {words.min()}–{words.max()}), one imported label each (c0, the target); "
+        f'e.g. "{frame["text"].iloc[0]}"'
+    )
+    say(
+        f"   setup (not measured): items + labels {data['items_s']:.1f} s, COPY labels "
+        f"{data['copy_s']:.1f} s, reference_labels_refresh + VACUUM ANALYZE {data['ref_s']:.1f} s"
+    )
+    bare = run_child("augment-bare", tmp, "--parquet", str(parquet))
+    say(
+        f"   bare: augment_texts({AUGMENT_RECIPE}, seed 1) {bare['seconds']:.2f} s = "
+        f"{bare['variants'] / bare['seconds']:,.0f} items/s (again, warm: {bare['again_s']:.2f} "
+        f"s); {bare['changed']:,} of {bare['variants']:,} texts changed; peak "
+        f"{mb(bare['rss_peak_kb'])}"
+    )
+    job = run_child("augment-job", tmp, "--dataset", str(data["dataset_id"]))
+    if job["job_status"] != "succeeded":
+        raise SystemExit(
+            f"The augment job did not succeed ({job['job_status']}): {job['job_error']}"
+        )
+    created = job["created"] or 0
+    say(
+        f"   job: {job['seconds']:.2f} s = {created / job['seconds']:,.0f} items/s "
+        f"({job['parents']:,} parents, {created:,} new items, {job['already_there']} already "
+        f"there), peak {mb(job['rss_peak_kb'])} ({mb(job['rss_setup_kb'])} after setup); the "
+        f"same texts as the bare call: {job['digest'] == bare['digest']}"
+    )
+    jp = job["phases"]
+    run_s = jp.get("augment_run", job["seconds"])
+    gen_s = jp.get("augment_generate", 0.0)
+    create_s = jp.get("augmented_items_create", 0.0)
+    outside = ("augment_targets", "augment_generate", "augmented_items_create", "commit")
+    say(
+        f"      augment_run {run_s:.2f} s = "
+        + ", ".join(f"{name} {jp[name]:.2f}" for name in outside if name in jp)
+        + f", rest (progress) {run_s - sum(jp.get(name, 0.0) for name in outside):.2f}; "
+        f"job_execute around it {job['seconds'] - run_s:.2f} s"
+    )
+    say(
+        f"      augment_generate {gen_s:.2f} s = augment_records "
+        f"{jp.get('augment_records', 0):.2f} (augment_texts {jp.get('augment_texts', 0):.2f}), "
+        f"reading the parents {gen_s - jp.get('augment_records', 0):.2f}; "
+        f"augmented_items_create {create_s:.2f} s = copy_rows {jp.get('copy_rows', 0):.2f}, "
+        f"UPDATE content_hash {jp.get('execute', 0):.2f}, the external-id check and rows "
+        f"{create_s - jp.get('copy_rows', 0) - jp.get('execute', 0):.2f}"
+    )
+    # Per chunk of parents: from its progress message to the next one.
+    marks = [t for t, _, _, msg in job["progress"] if msg.startswith(("Augmenting", "Done"))]
+    chunks = [b - a for a, b in itertools.pairwise(marks)]
+    if chunks:
+        say(
+            f"      {len(chunks)} chunks: the first {chunks[0]:.2f} s, median "
+            f"{statistics.median(chunks):.2f} s, the last {chunks[-1]:.2f} s; slowest "
+            "SQL (count, seconds; COPY not included): "
+            + "; ".join(f"{secs:.2f} s {count}× {sql[:60]}…" for sql, count, secs in job["sql_top"])
+        )
+    return {"n": n, "bare": bare, "job": job}
+
+
+# ---------------------------------------------------------------------------------------------
 # Output
 
 
@@ -2596,6 +3490,10 @@ def main() -> None:
             "label-issues-bare",
             "label-issues-job",
             "baseline-job",
+            "slices-bare",
+            "slices-job",
+            "augment-bare",
+            "augment-job",
         ],
         help=argparse.SUPPRESS,
     )
@@ -2605,6 +3503,8 @@ def main() -> None:
     parser.add_argument("--method", default="majority_vote", help=argparse.SUPPRESS)
     parser.add_argument("--run", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folds", type=int, default=BASELINE_FOLDS, help=argparse.SUPPRESS)
+    parser.add_argument("--parquet", help=argparse.SUPPRESS)
+    parser.add_argument("--level", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     rows = args.rows or (20_000 if args.quick else 1_000_000)
     if rows < 1000:
@@ -2640,6 +3540,24 @@ def main() -> None:
     if args.child == "baseline-job":
         configure_env(Path(args.tmp))
         child_baseline_job(args.dataset, args.folds)
+        return
+    if args.child == "slices-bare":
+        configure_env(Path(args.tmp))
+        child_slices_bare(Path(args.parquet), Path(args.npz), rows)
+        return
+    if args.child == "slices-job":
+        configure_env(Path(args.tmp))
+        child_slices_job(
+            args.dataset, args.run, args.level, os.environ.get("BENCH_PROFILE") or None
+        )
+        return
+    if args.child == "augment-bare":
+        configure_env(Path(args.tmp))
+        child_augment_bare(Path(args.parquet))
+        return
+    if args.child == "augment-job":
+        configure_env(Path(args.tmp))
+        child_augment_job(args.dataset)
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="workbench-bench-"))
@@ -2825,6 +3743,20 @@ def main() -> None:
                 f"{BASELINE_FOLDS} folds"
             ):
                 bas = baseline_model(tmp, args.quick)
+
+        if "slices" in only:
+            n_slice_items, n_discover, n_augment = slices_sizes(args.quick)
+            with step(
+                f"Slices: the slices job on {n_slice_items:,} items × {len(SLICES_FIELDS)} "
+                f"metadata fields and the bare slice_masks + slice_table on the same arrays; "
+                f"discovery on {n_discover:,} rows"
+            ):
+                sli = slices(tmp, args.quick, args.profile)
+            with step(
+                f"Augmentation: the {AUGMENT_RECIPE} job on {n_augment:,} short texts and the "
+                f"bare augment_texts"
+            ):
+                aug = augmentation(tmp, args.quick)
 
         # -----------------------------------------------------------------------------------
         scale = items_n / 100_000
@@ -3048,6 +3980,49 @@ def main() -> None:
                 "process, cleanlab imported first); the job also reads the probabilities and "
                 "the reference labels from the database and stores the issues; baseline model = "
                 "job seconds / DESIGN.md's ~28 s for 50k texts (another machine: a reference)"
+            )
+        if "slices" in only:
+            job, bare, djob = sli["job"], sli["bare"], sli["discover_job"]
+            ajob, abare = aug["job"], aug["bare"]
+            job_rate = (ajob["created"] or 0) / ajob["seconds"]
+            bare_rate = abare["variants"] / abare["seconds"]
+            results += [
+                (
+                    f"slice table, {sli['items']:,} items × {len(SLICES_FIELDS)} fields",
+                    f"{job['seconds']:.1f} s, peak {mb(job['rss_peak_kb'])}",
+                    f"bare {bare['seconds']:.1f} s, peak {mb(bare['rss_peak_table_kb'])}",
+                    f"{job['seconds'] / bare['seconds']:.2f}",
+                    f"< {SLICES_TARGET_S:.0f} s",
+                ),
+                (
+                    f"slice discovery, {bare['discover_rows']:,} rows × {len(SLICES_FIELDS)} "
+                    "fields (level 3)",
+                    f"{bare['discover_s']:.1f} s",
+                    f"planted slice first: {'yes' if bare['planted_first'] else 'NO'}",
+                    f"{bare['discover_s'] / SLICES_TARGET_S:.2f} of target",
+                    f"< {SLICES_TARGET_S:.0f} s",
+                ),
+                (
+                    f"slices job + discovery (level 2), {sli['items']:,} items",
+                    f"{djob['seconds']:.1f} s",
+                    f"without discovery {job['seconds']:.1f} s",
+                    f"{djob['seconds'] / job['seconds']:.2f}",
+                    f"planted first: {'yes' if djob['planted_first'] else 'NO'}",
+                ),
+                (
+                    f"augmentation, {aug['n']:,} texts ({AUGMENT_RECIPE})",
+                    f"{job_rate:,.0f} items/s",
+                    f"bare {bare_rate:,.0f} items/s",
+                    f"{job_rate / bare_rate:.2f}",
+                    "items/s",
+                ),
+            ]
+            notes.append(
+                "slice table = job seconds / bare slice_masks + slice_table seconds (each in its "
+                "own process); the job also reads the labels, the items and the model run's "
+                "probabilities from PostgreSQL and stores the slices' members; discovery = "
+                "seconds / the 10 s target; augmentation = job items/s / bare augment_texts "
+                "items/s (the job also reads the parents and writes the new items by COPY)"
             )
         if "page" in only:
             with step("Labelling screen: page load to the first item (headless Chromium)"):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
@@ -20,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import assignment, exporting, selectors, services
+from labeling import assignment, exporting, selectors, services, versions
 from labeling.formats import infer_scalar
 from labeling.models import Annotation, Dataset, ImportBatch, Item, Membership, Role
 from labeling.serializers import (
@@ -33,6 +34,7 @@ from labeling.serializers import (
     ItemSerializer,
     MembershipSerializer,
 )
+from workbench.jobs import job_create
 from workbench.serializers import JobSerializer
 
 OWNER = (Role.OWNER,)
@@ -386,6 +388,13 @@ class Export(APIView):
                 description="Augmented items: include them (default), leave them out, or "
                 "export only them.",
             ),
+            OpenApiParameter(
+                "version",
+                int,
+                description="A frozen version's number: its items as they were then, the same "
+                "bytes every time (Parquet: the frozen file itself; Label Studio task ids: the "
+                "items' positions in the version).",
+            ),
         ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
@@ -400,14 +409,21 @@ class Export(APIView):
         if augmented not in ("include", "exclude", "only"):
             raise ValidationError({"augmented": ["include, exclude or only."]})
         content_type, suffix = exporting.EXPORT_FORMATS[fmt]
-        stream = exporting.export_stream(
-            fmt,
-            selectors.export_chunks(dataset=dataset, augmented=augmented),
-            data_fields=dataset.data_fields,
-            metadata_fields=dataset.metadata_fields,
-        )
-        response = StreamingHttpResponse(stream, content_type=content_type)
         name = f"dataset-{dataset.pk}.{suffix}"
+        if "version" in request.query_params:
+            version = versions.version_get(
+                dataset_id=dataset.pk, number=request.query_params["version"]
+            )
+            stream = versions.version_export_stream(version=version, fmt=fmt, augmented=augmented)
+            name = f"dataset-{dataset.pk}-v{version.number}.{suffix}"
+        else:
+            stream = exporting.export_stream(
+                fmt,
+                selectors.export_chunks(dataset=dataset, augmented=augmented),
+                data_fields=dataset.data_fields,
+                metadata_fields=dataset.metadata_fields,
+            )
+        response = StreamingHttpResponse(stream, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
@@ -506,3 +522,123 @@ class ItemTagDetail(APIView):
         if not services.item_tag_remove(dataset=dataset, item_id=item_id, tag=tag):
             raise NotFound(f"Item {item_id} has no tag '{tag}'.")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VersionSerializer(serializers.Serializer[Any]):
+    number = serializers.IntegerField()
+    parent = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.SerializerMethodField()
+    note = serializers.CharField()
+    digest = serializers.CharField(
+        help_text="sha256 over the items in id order: external_id, data, metadata, origin, "
+        "parent and reference label (see labeling.versions)."
+    )
+    items = serializers.IntegerField(source="item_count")
+    labelled_items = serializers.IntegerField(source="labelled_count")
+    annotations = serializers.IntegerField(source="annotation_count")
+    label_distribution = serializers.JSONField()
+    data_fields = serializers.JSONField()
+    metadata_fields = serializers.JSONField()
+    file_size = serializers.IntegerField()
+    file = serializers.SerializerMethodField()
+    dataset_state = serializers.JSONField()
+    quality = serializers.JSONField()
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+
+    def get_parent(self, version: Any) -> int | None:
+        return version.parent.number if version.parent else None
+
+    def get_created_by(self, version: Any) -> str | None:
+        return version.created_by.get_username() if version.created_by else None
+
+    def get_file(self, version: Any) -> str:
+        return reverse("api-version-file", args=[version.dataset_id, version.number])
+
+
+class FreezeInputSerializer(serializers.Serializer[Any]):
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="What this version is."
+    )
+
+
+class VersionList(APIView):
+    """Frozen versions of a dataset, newest first (owners and reviewers). POST ``{note}``
+    freezes the dataset as it is now: a ``freeze_version`` job (202); its result names the new
+    version. Versions are never changed or deleted."""
+
+    @extend_schema(responses={200: VersionSerializer(many=True)})
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        return Response(
+            VersionSerializer(versions.versions_of(dataset_id=dataset.pk), many=True).data
+        )
+
+    @extend_schema(
+        request=FreezeInputSerializer,
+        responses={202: inline_serializer("FreezeQueued", {"job": JobSerializer()})},
+    )
+    def post(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        serializer = FreezeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = job_create(
+            kind="freeze_version",
+            params={"note": serializer.validated_data.get("note", "")},
+            dataset=dataset,
+            created_by=request.user,
+        )
+        return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class VersionDetail(APIView):
+    """One frozen version: digest, counts, label distribution, the dataset's state and the
+    quality figures when it was frozen."""
+
+    serializer_class = VersionSerializer
+
+    def get(self, request: Request, dataset_id: int, number: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        version = versions.version_get(dataset_id=dataset.pk, number=number)
+        return Response(VersionSerializer(version).data)
+
+
+class VersionFile(APIView):
+    """The version's frozen Parquet file, as written when it was frozen."""
+
+    content_negotiation_class = FormatIsOurs
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(responses={(200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY})
+    def get(self, request: Request, dataset_id: int, number: int) -> StreamingHttpResponse:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        version = versions.version_get(dataset_id=dataset.pk, number=number)
+        response = StreamingHttpResponse(
+            versions.version_file_chunks(version=version),
+            content_type=exporting.EXPORT_FORMATS["parquet"][0],
+        )
+        response["Content-Length"] = str(version.file_size)
+        name = f"dataset-{dataset.pk}-v{version.number}.parquet"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class VersionCompare(APIView):
+    """What changed from version ``a`` to version ``b``: items added, removed and changed (data
+    or metadata, by external id), reference labels changed with who changed them and why (the
+    label event log between the two), and the label distribution of each with its shift.
+    Counts are exact; each list holds the first 200 examples."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("a", int, required=True, description="The earlier version."),
+            OpenApiParameter("b", int, required=True, description="The later version."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        params = request.query_params
+        return Response(
+            versions.versions_compare(dataset_id=dataset.pk, a=params.get("a"), b=params.get("b"))
+        )

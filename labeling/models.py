@@ -447,3 +447,52 @@ class ItemTag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tag} on item {self.item_id}"
+
+
+class DatasetVersion(models.Model):
+    """A frozen dataset: every item with its reference label and annotations as a Parquet file,
+    a digest of its content, counts, and the quality figures of the moment. Made only by the
+    ``freeze_version`` job (``labeling.versions``); never changed or deleted by the app."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
+    )
+    # The freeze_version job that made it: a retried job finds its version instead of making
+    # a second one.
+    job = models.ForeignKey(
+        "workbench.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    # sha256 over the items and their reference labels (definition: labeling.versions).
+    digest = models.CharField(max_length=64)
+    item_count = models.PositiveIntegerField()
+    labelled_count = models.PositiveIntegerField()
+    annotation_count = models.PositiveBigIntegerField()
+    # [{"label": name, "items": n}] by reference label, in the dataset's label order.
+    label_distribution = models.JSONField(default=list, blank=True)
+    # The export columns at freeze time, so that a CSV of the version never changes.
+    data_fields = models.JSONField(default=list, blank=True)
+    metadata_fields = models.JSONField(default=list, blank=True)
+    file = models.FileField(max_length=255)
+    file_size = models.BigIntegerField(default=0)
+    # selectors.dataset_state at freeze time: a job with the same state read this version.
+    dataset_state = models.JSONField(default=dict, blank=True)
+    # The latest agreement figures, open label issues and top slices when it was frozen.
+    quality = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["dataset", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "number"], name="datasetversion_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} v{self.number}"

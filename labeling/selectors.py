@@ -210,9 +210,10 @@ class AnnotationFrame:
     label_keys: npt.NDArray[np.int64]
 
 
-def annotation_frame(*, dataset_id: int) -> AnnotationFrame:
+def annotation_frame(*, dataset_id: int, keys: bool = True) -> AnnotationFrame:
     """All labels of a dataset in one frame (COPY on PostgreSQL): pre-labels and augmented
-    items are left out, as they say nothing about how people agree."""
+    items are left out, as they say nothing about how people agree. Without ``keys`` the
+    items' tie-break keys (a second read of every item) are left out: ``item_key`` is 0."""
     labels = list(
         Label.objects.filter(dataset_id=dataset_id)
         .order_by("position", "id")
@@ -230,8 +231,10 @@ def annotation_frame(*, dataset_id: int) -> AnnotationFrame:
         ["int64", "int64", "int64", "float64"],
     )
     # The items' tie-break keys, looked up by id (cheaper than joining a million labels).
-    if db.is_postgres():
-        key_ids, keys = db.query_columns(
+    if not keys:
+        key_ids, keys_found = np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    elif db.is_postgres():
+        key_ids, keys_found = db.query_columns(
             f"SELECT i.id, {ITEM_KEY_SQL} FROM labeling_item i "
             f"WHERE i.dataset_id = {int(dataset_id)}",
             [],
@@ -243,11 +246,11 @@ def annotation_frame(*, dataset_id: int) -> AnnotationFrame:
             [dataset_id],
         )
         key_ids = np.array([p[0] for p in pairs], dtype=np.int64)
-        keys = np.array([item_key(p[1]) for p in pairs], dtype=np.int64)
+        keys_found = np.array([item_key(p[1]) for p in pairs], dtype=np.int64)
     order = np.argsort(key_ids)
-    key_ids, keys = key_ids[order], keys[order]
+    key_ids, keys_found = key_ids[order], keys_found[order]
     position = np.minimum(np.searchsorted(key_ids, item), max(key_ids.size - 1, 0))
-    key = keys[position] if key_ids.size else np.zeros(item.size, dtype=np.int64)
+    key = keys_found[position] if key_ids.size else np.zeros(item.size, dtype=np.int64)
     frame = pd.DataFrame(
         {
             "item": item,

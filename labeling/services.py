@@ -1367,6 +1367,16 @@ def item_tag_remove(*, dataset: Dataset, item_id: int, tag: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Augmented items
 
+_AUGMENT_STAGE = [
+    ("external_id", "varchar(255)"),
+    ("data", "jsonb"),
+    ("metadata", "jsonb"),
+    ("parent_id", "bigint"),
+    ("recipe", "jsonb"),
+    ("reference_label_id", "bigint"),
+    ("reference_method", "varchar(32)"),
+    ("reference_confidence", "double precision"),
+]
 _AUGMENTED_COLUMNS = [
     "dataset_id",
     "external_id",
@@ -1388,6 +1398,41 @@ def augmented_items_create(*, dataset_id: int, rows: list[dict[str, Any]]) -> tu
     """Store augmented items (origin "augmented", with their parent, recipe and the reference
     label they inherit) by COPY; rows whose external id the dataset already has are left out,
     so a re-run with the same recipe and seed adds nothing. Returns (created, already there)."""
+    now = timezone.now()
+    if db.is_postgres():
+        # Staged, then one INSERT … SELECT that skips known ids (the unique index answers) and
+        # hashes the stored JSON as an import does.
+        stage = "augment_stage"
+        db.create_temp_table(stage, _AUGMENT_STAGE)
+        try:
+            db.copy_rows(
+                stage,
+                [c for c, _ in _AUGMENT_STAGE],
+                (
+                    (
+                        r["external_id"],
+                        orjson.dumps(r["data"]).decode(),
+                        orjson.dumps(r.get("metadata") or {}).decode(),
+                        r["parent_id"],
+                        orjson.dumps(r["recipe"]).decode(),
+                        r.get("reference_label_id"),
+                        r.get("reference_method", ""),
+                        r.get("reference_confidence"),
+                    )
+                    for r in rows
+                ),
+            )
+            created = db.execute(
+                f"INSERT INTO labeling_item ({', '.join(_AUGMENTED_COLUMNS)}) "
+                "SELECT %s, s.external_id, s.data, s.metadata, md5(s.data::text), %s, "
+                "s.parent_id, s.recipe, 0, s.reference_label_id, s.reference_method, "
+                f"s.reference_confidence, %s FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM "
+                "labeling_item i WHERE i.dataset_id = %s AND i.external_id = s.external_id)",
+                [dataset_id, Origin.AUGMENTED.value, now, dataset_id],
+            )
+        finally:
+            db.drop_temp_table(stage)
+        return created, len(rows) - created
     names = [row["external_id"] for row in rows]
     existing: set[str] = set()
     for start in range(0, len(names), 10_000):
@@ -1397,8 +1442,6 @@ def augmented_items_create(*, dataset_id: int, rows: list[dict[str, Any]]) -> tu
             ).values_list("external_id", flat=True)
         )
     fresh = [row for row in rows if row["external_id"] not in existing]
-    now = timezone.now()
-    postgres = db.is_postgres()
 
     def record(row: dict[str, Any]) -> tuple[Any, ...]:
         data = orjson.dumps(row["data"])
@@ -1407,7 +1450,7 @@ def augmented_items_create(*, dataset_id: int, rows: list[dict[str, Any]]) -> tu
             row["external_id"],
             data.decode(),
             orjson.dumps(row.get("metadata") or {}).decode(),
-            "" if postgres else _content_hash(data),
+            _content_hash(data),
             Origin.AUGMENTED.value,
             row["parent_id"],
             orjson.dumps(row["recipe"]).decode(),
@@ -1419,11 +1462,4 @@ def augmented_items_create(*, dataset_id: int, rows: list[dict[str, Any]]) -> tu
         )
 
     created = db.copy_rows("labeling_item", _AUGMENTED_COLUMNS, (record(r) for r in fresh))
-    if postgres and created:
-        # The same digest an import stores: PostgreSQL's md5 of the stored JSON.
-        db.execute(
-            "UPDATE labeling_item SET content_hash = md5(data::text) "
-            "WHERE dataset_id = %s AND origin = %s AND content_hash = ''",
-            [dataset_id, Origin.AUGMENTED.value],
-        )
     return created, len(rows) - len(fresh)

@@ -12,11 +12,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
-from rest_framework.exceptions import ValidationError
+from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import NotFound, ValidationError
 
-from labeling import images, imports, selectors, services
+from labeling import images, imports, selectors, services, versions
 from labeling.models import Dataset, ImportBatch, Membership, Role
 from workbench.errors import BadInput, describe
+from workbench.jobs import job_create
 from workbench.models import Job
 
 
@@ -266,3 +268,150 @@ def dataset_file(request: HttpRequest, dataset_id: int, path: str) -> FileRespon
     response = FileResponse(file, filename=Path(path).name)
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# Versions --------------------------------------------------------------------------------------
+
+STAFF_ROLES = (Role.OWNER, Role.REVIEWER)
+# The widest bar of the label-distribution charts, in pixels.
+BAR_WIDTH = 240
+
+
+def _staff_dataset(request: HttpRequest, dataset_id: int) -> Dataset:
+    dataset, role = _member_dataset(request, dataset_id)
+    if role not in STAFF_ROLES:
+        raise PermissionDenied(
+            "Versions hold every labeller's answers, so only the dataset's owners and reviewers "
+            "see them (annotators label blind)."
+        )
+    return dataset
+
+
+def _bars(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows with a bar width (px) for each of ``keys``, on one scale for all of them."""
+    widest = max([row[key] for row in rows for key in keys] + [1])
+    return [
+        {**row, **{f"{key}_width": round(BAR_WIDTH * row[key] / widest) for key in keys}}
+        for row in rows
+    ]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def versions_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """A dataset's frozen versions; POST freezes a new one (a job, followed on the page)."""
+    dataset = _staff_dataset(request, dataset_id)
+    if request.method == "POST":
+        try:
+            job = job_create(
+                kind="freeze_version",
+                params={"note": request.POST.get("note", "")},
+                dataset=dataset,
+                created_by=request.user,
+            )
+        except ValidationError as exc:
+            messages.error(request, describe(exc))
+        else:
+            job.refresh_from_db()  # it may have run already (small work, eager mode)
+            if job.status == Job.Status.SUCCEEDED and job.result:
+                messages.success(request, f"Froze version {job.result['version']}.")
+            else:
+                messages.success(request, f"Freezing a new version: job #{job.pk}.")
+        return redirect("versions", dataset_id=dataset.pk)
+    newest = Job.objects.filter(dataset=dataset, kind="freeze_version").order_by("-id").first()
+    active = newest if newest and newest.status in (Job.Status.QUEUED, Job.Status.RUNNING) else None
+    context = {
+        "dataset": dataset,
+        "versions": versions.versions_of(dataset_id=dataset.pk),
+        "active_job": active,
+        "active_job_url": reverse("api-job", args=[active.pk]) if active else "",
+        "failed_job": newest if newest and newest.status == Job.Status.FAILED else None,
+        "progress": selectors.dataset_progress(dataset_ids=[dataset.pk])[dataset.pk],
+    }
+    return render(request, "labeling/versions.html", context)
+
+
+def _pct(value: Any, digits: int = 1) -> str | None:
+    return None if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _quality_context(quality: dict[str, Any]) -> dict[str, Any]:
+    """A version's quality figures as text for the page (undefined values keep their reason)."""
+    agreement = quality.get("agreement")
+    slices = quality.get("slices")
+    return {
+        "agreement": agreement
+        and {
+            "job": agreement["job"],
+            "alpha": None if agreement["alpha"] is None else f"{agreement['alpha']:.3f}",
+            "alpha_reason": agreement.get("alpha_reason") or "undefined",
+            "percent": _pct(agreement["percent_agreement"]),
+            "percent_reason": agreement.get("percent_agreement_reason") or "undefined",
+        },
+        "label_issues": quality.get("label_issues"),
+        "slices": slices
+        and {
+            "job": slices["job"],
+            "rows": [
+                {
+                    "slice": row.get("slice"),
+                    "n_items": row.get("n_items"),
+                    "accuracy": _pct(row.get("accuracy")),
+                    "hlp": _pct(row.get("hlp")),
+                    "gap": _pct(row.get("gap")),
+                    "potential": _pct(row.get("potential_improvement"), 2),
+                }
+                for row in slices["rows"]
+            ],
+        },
+    }
+
+
+@login_required
+@require_http_methods(["GET"])
+def version_page(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """One version: its digest, counts, label distribution, quality figures and files."""
+    dataset = _staff_dataset(request, dataset_id)
+    version = get_object_or_404(
+        versions.versions_of(dataset_id=dataset.pk).select_related("job"), number=number
+    )
+    unlabelled = version.item_count - sum(row["items"] for row in version.label_distribution)
+    context = {
+        "dataset": dataset,
+        "version": version,
+        "distribution": _bars(
+            [*version.label_distribution, {"label": None, "items": unlabelled}], ("items",)
+        ),
+        "quality": _quality_context(version.quality),
+        "export_formats": ["csv", "jsonl", "parquet", "label-studio"],
+    }
+    return render(request, "labeling/version.html", context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def version_compare_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """Two versions side by side: items added, removed and changed, label changes with who and
+    why, and how the label distribution shifted."""
+    dataset = _staff_dataset(request, dataset_id)
+    choices = list(versions.versions_of(dataset_id=dataset.pk))
+    a, b = request.GET.get("a"), request.GET.get("b")
+    if a is None and b is None and len(choices) >= 2:
+        a, b = str(choices[1].number), str(choices[0].number)  # the newest two
+    context: dict[str, Any] = {"dataset": dataset, "choices": choices, "a": a, "b": b}
+    status = 200
+    if len(choices) < 2:
+        context["error"] = "Freeze at least two versions to compare them."
+    else:
+        try:
+            comparison = versions.versions_compare(dataset_id=dataset.pk, a=a, b=b)
+        except (ValidationError, NotFound) as exc:
+            context["error"] = describe(exc)
+            status = 404 if isinstance(exc, NotFound) else 400
+        else:
+            context["comparison"] = comparison
+            context["distribution"] = [
+                {**row, "shift_text": f"{row['shift']:+d}".replace("-", "−")}
+                for row in _bars(comparison["distribution"], ("a", "b"))
+            ]
+    return render(request, "labeling/version_compare.html", context, status=status)

@@ -9,10 +9,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -658,3 +660,128 @@ class AugmentPreview(APIView):
                 "items": quality_services.augment_preview(dataset=dataset, params=params),
             }
         )
+
+
+# Drift -----------------------------------------------------------------------------------------
+
+
+class Drift(APIView):
+    """Drift monitoring for pipelines. POST compares a batch with a reference and starts a
+    ``drift`` job: JSON ``{"reference": …, "current": …, "thresholds": {…}}`` where each side is
+    ``{"dataset": true}``, ``{"import_batch": id}`` or ``{"version": number}``; or multipart
+    with a ``file`` (CSV, JSON lines or Parquet: one row per record, a column per field, an
+    optional ``label`` column; not stored as items) as the current batch and ``reference`` as
+    JSON text. Answers 202 with the job and the URL to read the verdict from. GET gives the
+    newest drift report."""
+
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request: Request, dataset_id: int) -> Response:
+        import json
+        import uuid
+        from pathlib import PurePath
+
+        from django.conf import settings
+        from django.core.files.storage import default_storage
+
+        from quality.services import DRIFT_FILE_FORMATS
+        from workbench.jobs import job_create
+
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        upload = request.FILES.get("file")
+        if upload is None:
+            if not isinstance(request.data, dict):
+                raise ValidationError({"params": ["Send a JSON object or a file."]})
+            params = dict(request.data)
+        else:
+            suffix = PurePath(upload.name or "").suffix.lower()
+            if suffix not in DRIFT_FILE_FORMATS:
+                raise ValidationError(
+                    {"file": [f"Send a {', '.join(DRIFT_FILE_FORMATS)} file, not '{suffix}'."]}
+                )
+            if upload.size and upload.size > settings.WORKBENCH_MAX_UPLOAD_BYTES:
+                raise ValidationError({"file": ["The file is larger than the upload limit."]})
+            params = {}
+            form: Any = request.data
+            for key in ("reference", "thresholds"):
+                raw = form.get(key)
+                if raw:
+                    try:
+                        params[key] = json.loads(raw)
+                    except json.JSONDecodeError as exc:
+                        raise ValidationError({key: [f"Not JSON: {exc.msg}."]}) from exc
+            path = default_storage.save(f"drift/{dataset.pk}/{uuid.uuid4().hex}{suffix}", upload)
+            params["current"] = {"file": path, "name": upload.name}
+        job = job_create(kind="drift", params=params, dataset=dataset, created_by=request.user)
+        url = reverse("api-drift-report", args=[dataset.pk, job.pk])
+        return Response(
+            {"job": JobSerializer(job).data, "report": url}, status=status.HTTP_202_ACCEPTED
+        )
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        job = selectors.latest_job(dataset=dataset, kind="drift")
+        if job is None:
+            raise NotFound("No drift report yet: POST a batch to this URL.")
+        return Response({"job": JobSerializer(job).data, **(job.result or {})})
+
+
+class DriftReport(APIView):
+    """One drift job's report: ``verdict`` ("drift" / "no drift") and per field the tests,
+    effect sizes, reasons and chart data; while the job runs, its status only."""
+
+    @extend_schema(operation_id="drift_report", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, dataset_id: int, job_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        job = dataset.jobs.filter(kind="drift", pk=job_id).first()
+        if job is None:
+            raise NotFound(f"There is no drift job {job_id} in this dataset.")
+        body: dict[str, Any] = {"job": JobSerializer(job).data}
+        if job.status == "succeeded":
+            body.update(job.result or {})
+        return Response(body)
+
+
+# Data quality ----------------------------------------------------------------------------------
+
+
+class DataRulesView(APIView):
+    """The owner's data-quality rules, checked by every report: a list of ``{"field", "check",
+    …}`` with checks ``required``, ``allowed`` (``values``), ``range`` (``min``/``max``),
+    ``length`` (``min``/``max`` characters), ``unique``, ``pattern`` (``regex``). PUT replaces
+    them (owners and reviewers)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, dataset_id: int) -> Response:
+        from quality.models import DataRules
+
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        rules = DataRules.objects.filter(dataset=dataset).values_list("rules", flat=True).first()
+        return Response({"rules": rules or []})
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    def put(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        rules = request.data.get("rules") if isinstance(request.data, dict) else request.data
+        checked = quality_services.data_rules_set(dataset=dataset, rules=rules, user=request.user)
+        return Response({"rules": checked})
+
+
+class DataQualityReport(APIView):
+    """The newest data-quality report (start one with a ``data_quality`` job): rows, per field
+    missing values, distinct values, numeric summaries, category frequencies, text lengths;
+    exact and near duplicates, label conflicts, class balance, the rules' results, warnings."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        job = selectors.latest_job(dataset=dataset, kind="data_quality")
+        if job is None:
+            raise NotFound(
+                "No data-quality report yet: start one with POST /api/v1/datasets/"
+                f'{dataset.pk}/jobs/ {{"kind": "data_quality", "params": {{"target": '
+                '{"import_batch": id}}}.'
+            )
+        return Response({"job": JobSerializer(job).data, **(job.result or {})})

@@ -338,3 +338,105 @@ def run_augment(job: Job, progress: Progress) -> dict[str, Any]:
 
     assert job.dataset is not None  # noqa: S101 - augmentation jobs are created on a dataset
     return augment_run(dataset=job.dataset, job_id=job.pk, params=job.params, progress=progress)
+
+
+def _drift_sides(dataset: Any, side: Any, key: str, errors: dict[str, list[str]]) -> None:
+    from labeling.models import ImportBatch
+
+    shapes = {"dataset", "import_batch", "version", "file"}
+    if not isinstance(side, dict) or len(set(side) & shapes) != 1:
+        errors[key] = [
+            'One of {"dataset": true}, {"import_batch": id}, {"version": number} or a posted file.'
+        ]
+    elif (
+        "import_batch" in side
+        and not ImportBatch.objects.filter(
+            dataset=dataset, pk=side["import_batch"] if isinstance(side["import_batch"], int) else 0
+        ).exists()
+    ):
+        errors[key] = [f"There is no import batch {side['import_batch']} in this dataset."]
+    elif "version" in side:
+        from django.apps import apps
+
+        number = side["version"]
+        model = apps.get_model("labeling", "DatasetVersion")
+        if (
+            not isinstance(number, int)
+            or not model.objects.filter(dataset=dataset, number=number).exists()
+        ):
+            errors[key] = [f"There is no version {number} of this dataset."]
+
+
+def validate_drift(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``reference`` and ``current``: each ``{"dataset": true}``, ``{"import_batch": id}``,
+    ``{"version": number}`` or a posted file; ``thresholds``: overrides of
+    quality.analysis.drift.Thresholds."""
+    from quality.analysis.drift import Thresholds
+
+    errors: dict[str, list[str]] = {}
+    reference = params.get("reference", {"dataset": True})
+    current = params.get("current")
+    _drift_sides(dataset, reference, "reference", errors)
+    _drift_sides(dataset, current, "current", errors)
+    thresholds = params.get("thresholds", {})
+    if not isinstance(thresholds, dict):
+        errors["thresholds"] = ["An object of threshold names and values."]
+    else:
+        try:
+            Thresholds(**thresholds)
+        except (TypeError, ValueError) as exc:
+            errors["thresholds"] = [str(exc)]
+    unknown = sorted(set(params) - {"reference", "current", "thresholds"})
+    if unknown:
+        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
+    if errors:
+        raise ValidationError(errors)
+    return {"reference": reference, "current": current, "thresholds": thresholds}
+
+
+@job_kind(
+    "drift",
+    description="Compare a batch with a reference, field by field, and give a drift verdict.",
+    validate=validate_drift,
+)
+def run_drift(job: Job, progress: Progress) -> dict[str, Any]:
+    from quality.services import drift_run
+
+    assert job.dataset is not None  # noqa: S101 - drift jobs are created on a dataset
+    return drift_run(dataset=job.dataset, params=job.params, progress=progress)
+
+
+def validate_data_quality(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``target``: ``{"import_batch": id}``, ``{"version": number}`` or ``{"dataset": true}``
+    (default); ``rules``: extra rules for this report only (the saved ones always apply)."""
+    from quality.analysis.data_quality import RuleError, validate_rules
+
+    errors: dict[str, list[str]] = {}
+    target = params.get("target", {"dataset": True})
+    _drift_sides(dataset, target, "target", errors)
+    if isinstance(target, dict) and "file" in target:
+        errors["target"] = ["A report is made of an import batch, a version or the dataset."]
+    rules = params.get("rules", [])
+    try:
+        fields = list(dict.fromkeys([*dataset.data_fields, *dataset.metadata_fields]))
+        rules = validate_rules(rules, fields)
+    except RuleError as exc:
+        errors["rules"] = [str(exc)]
+    unknown = sorted(set(params) - {"target", "rules"})
+    if unknown:
+        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
+    if errors:
+        raise ValidationError(errors)
+    return {"target": target, "rules": rules}
+
+
+@job_kind(
+    "data_quality",
+    description="A data-quality report of an import batch, a version or the dataset.",
+    validate=validate_data_quality,
+)
+def run_data_quality(job: Job, progress: Progress) -> dict[str, Any]:
+    from quality.services import data_quality_run
+
+    assert job.dataset is not None  # noqa: S101 - reports are made of a dataset's items
+    return data_quality_run(dataset=job.dataset, params=job.params, progress=progress)

@@ -137,3 +137,19 @@ class SliceRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DataRules(models.Model):
+    """The owner's data-quality rules of a dataset (required fields, allowed values, ranges,
+    lengths, uniqueness, patterns; see ``quality.analysis.data_quality.validate_rules``),
+    checked by every data-quality report."""
+
+    dataset = models.OneToOneField(Dataset, on_delete=models.CASCADE, related_name="data_rules")
+    rules = models.JSONField(default=list)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{len(self.rules)} rules of {self.dataset}"

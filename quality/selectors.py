@@ -321,13 +321,16 @@ def slice_frame(*, dataset: Dataset, fields: list[str], text_fields: list[str]) 
         params += extra
         columns.append((f"len({field})", "float64"))
     params += [dataset.pk, Origin.AUGMENTED.value]
+    # No ORDER BY: a million rows sort faster here than on the server (where the sort spills).
     frame = db.query_frame(
         f"SELECT {', '.join(select)} FROM labeling_item i "
         "LEFT JOIN labeling_decision d ON d.item_id = i.id "
-        "WHERE i.dataset_id = %s AND i.origin <> %s ORDER BY i.id",
+        "WHERE i.dataset_id = %s AND i.origin <> %s",
         params,
         columns,
+        arrow_strings=True,
     )
+    frame = frame.sort_values("item_id", kind="stable", ignore_index=True)
     frame["decided"] = frame["decided"].astype(bool)
     return frame
 
@@ -345,3 +348,39 @@ def tagged_items(*, dataset: Dataset) -> dict[str, npt.NDArray[np.int64]]:
         str(tag): group["item"].to_numpy(dtype=np.int64)
         for tag, group in frame.groupby("tag", sort=True)
     }
+
+
+def items_frame(
+    *,
+    dataset: Dataset,
+    data_fields: list[str],
+    metadata_fields: list[str],
+    import_batch: int | None = None,
+) -> pd.DataFrame:
+    """The dataset's items (those of one import batch, or all that aren't augmented) with each
+    data and metadata field as text (None where absent) and ``__label``: the reference label's
+    name. Data and metadata fields of the same name: the data field wins. One COPY."""
+    select: list[str] = []
+    params: list[Any] = []
+    columns: list[tuple[str, str]] = []
+    for column, fields in (("i.data", data_fields), ("i.metadata", metadata_fields)):
+        for field in fields:
+            if field in {name for name, _ in columns}:
+                continue
+            sql, extra = _json_text(column, field)
+            select.append(sql)
+            params += extra
+            columns.append((field, "str"))
+    select.append("l.name")
+    columns.append(("__label", "str"))
+    where = "i.dataset_id = %s AND i.origin <> %s"
+    params += [dataset.pk, Origin.AUGMENTED.value]
+    if import_batch is not None:
+        where += " AND i.import_batch_id = %s"
+        params.append(import_batch)
+    return db.query_frame(
+        f"SELECT {', '.join(select)} FROM labeling_item i "
+        f"LEFT JOIN labeling_label l ON l.id = i.reference_label_id WHERE {where} ORDER BY i.id",
+        params,
+        columns,
+    )

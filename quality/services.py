@@ -926,7 +926,7 @@ def slices_run(
 
     run = ModelRun.objects.get(pk=params["model_run"], dataset=dataset)
     progress(0, 1, "Reading the labels")
-    labels = annotation_frame(dataset_id=dataset.pk)
+    labels = annotation_frame(dataset_id=dataset.pk, keys=False)
     if list(run.label_ids) != list(labels.label_ids):
         raise JobError(
             f"Model run {run.pk} was stored for other labels than the dataset has now; upload "
@@ -1020,7 +1020,7 @@ def slices_run(
         if found is not None:
             members[f"s{number}"] = np.packbits(found.mask(item_ids.size))
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **members)
+    np.savez(buffer, **members)  # bit-packed masks hardly compress
     path = default_storage.save(f"jobs/{job_id}/slices.npz", ContentFile(buffer.getvalue()))
     progress(1, 1, "Done")
     return {
@@ -1334,3 +1334,195 @@ def augment_preview(
         if len(shown) > limit:
             break
     return list(shown.values())[:limit]
+
+
+# ---------------------------------------------------------------------------------------------
+# Drift
+
+DRIFT_FILE_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+def drift_side(*, dataset: Dataset, side: dict[str, Any]) -> tuple[pd.DataFrame, str]:
+    """One side of a drift comparison as a frame of fields (text values) plus ``__label``, and
+    its description: ``{"dataset": true}`` (every item that isn't augmented), ``{"import_batch":
+    id}``, ``{"version": n}`` (a frozen version's file) or ``{"file": path}`` (a batch a
+    pipeline posted, not stored as items)."""
+    data_fields, metadata_fields = list(dataset.data_fields), list(dataset.metadata_fields)
+    if "import_batch" in side:
+        frame = selectors.items_frame(
+            dataset=dataset,
+            data_fields=data_fields,
+            metadata_fields=metadata_fields,
+            import_batch=side["import_batch"],
+        )
+        return frame, f"import batch #{side['import_batch']}"
+    if "version" in side:
+        return _version_frame(dataset, int(side["version"])), f"version {side['version']}"
+    if "file" in side:
+        return _file_frame(side["file"]), f"posted file {side.get('name') or side['file']}"
+    frame = selectors.items_frame(
+        dataset=dataset, data_fields=data_fields, metadata_fields=metadata_fields
+    )
+    return frame, "the whole dataset"
+
+
+def _text_value(value: Any) -> str | None:
+    """A posted value as the workbench stores field values: text, blanks as None."""
+    if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def _text_values(values: pd.Series) -> pd.Series:
+    return values.map(_text_value)
+
+
+def _file_frame(path: str) -> pd.DataFrame:
+    """A posted batch: CSV (all text), JSON lines or Parquet; a ``label`` column, if any,
+    becomes ``__label``."""
+    fmt = DRIFT_FILE_FORMATS.get("." + path.rsplit(".", 1)[-1].lower())
+    with default_storage.open(path, "rb") as handle:
+        if fmt == "csv":
+            frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
+        elif fmt == "jsonl":
+            frame = pd.read_json(handle, lines=True, dtype=False)
+        else:
+            frame = pd.read_parquet(handle)
+    frame = frame.rename(columns={"label": "__label"})
+    return frame.apply(_text_values) if len(frame) else frame
+
+
+def _version_frame(dataset: Dataset, number: int) -> pd.DataFrame:
+    """A frozen version's items: its Parquet file's data and metadata JSON, flattened."""
+    from django.apps import apps
+
+    version = (
+        apps.get_model("labeling", "DatasetVersion")
+        .objects.filter(dataset=dataset, number=number)
+        .first()
+    )
+    if version is None:
+        raise BadInput(f"There is no version {number} of this dataset.")
+    import pyarrow.parquet as pq
+
+    with version.file.open("rb") as handle:
+        table = pq.read_table(handle, columns=["data", "metadata", "origin", "reference_label"])
+    frame = table.to_pandas()
+    frame = frame[frame["origin"] != "augmented"]
+    data = pd.DataFrame([orjson.loads(v) for v in frame["data"]], index=frame.index)
+    meta = pd.DataFrame([orjson.loads(v) for v in frame["metadata"]], index=frame.index)
+    meta = meta.drop(columns=[c for c in meta.columns if c in data.columns])
+    out = pd.concat([data, meta], axis=1).reset_index(drop=True)
+    out = out.apply(_text_values) if len(out) else out
+    out["__label"] = frame["reference_label"].to_numpy()
+    return out
+
+
+def drift_run(*, dataset: Dataset, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Compare a batch with a reference field by field (quality.analysis.drift) and give a
+    verdict."""
+    from quality.analysis.drift import FieldKind, Thresholds, drift_report
+
+    progress(0, 1, "Reading the reference")
+    try:
+        reference, reference_name = drift_side(dataset=dataset, side=params["reference"])
+        progress(0.3, 1, "Reading the current batch")
+        current, current_name = drift_side(dataset=dataset, side=params["current"])
+    except BadInput as exc:
+        raise JobError(exc.message) from exc
+    except (ValueError, OSError) as exc:
+        raise JobError(f"The posted file can't be read: {exc}") from exc
+    progress(0.5, 1, f"Comparing {len(current):,} rows with {len(reference):,}")
+    reference_labels = reference.pop("__label") if "__label" in reference else None
+    current_labels = current.pop("__label") if "__label" in current else None
+    images = [f for f in IMAGE_FIELDS if f in reference.columns or f in current.columns]
+    reference = reference.drop(columns=[f for f in images if f in reference.columns])
+    current = current.drop(columns=[f for f in images if f in current.columns])
+    # The dataset's own fields; other columns of a posted file (ids and the like) are listed.
+    known = [
+        f
+        for f in dict.fromkeys([*dataset.data_fields, *dataset.metadata_fields])
+        if f not in images and (f in reference.columns or f in current.columns)
+    ]
+    ignored = sorted(set(current.columns) - set(known) - set(images))
+    kinds: dict[str, FieldKind] = {f: "text" for f in dataset.data_fields if f in reference.columns}
+    try:
+        report = drift_report(
+            reference,
+            current,
+            fields=known,
+            kinds=kinds,
+            thresholds=Thresholds(**params.get("thresholds", {})),
+            reference_labels=reference_labels,
+            current_labels=current_labels
+            if current_labels is not None and current_labels.notna().any()
+            else None,
+        )
+    except ValueError as exc:
+        raise JobError(f"Drift can't be computed: {exc}") from exc
+    progress(1, 1, "Done")
+    result = report.to_dict()
+    return {
+        **result,
+        "reference": {**params["reference"], "name": reference_name, "rows": len(reference)},
+        "current": {**params["current"], "name": current_name, "rows": len(current)},
+        "drifted_fields": report.drifted_fields,
+        "reasons": report.reasons,
+        "ignored_columns": ignored,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Data-quality reports
+
+
+def data_rules_set(*, dataset: Dataset, rules: Any, user: Any) -> list[dict[str, Any]]:
+    """Replace the dataset's data-quality rules after checking them against its fields."""
+    from quality.analysis.data_quality import RuleError, validate_rules
+    from quality.models import DataRules
+
+    fields = list(dict.fromkeys([*dataset.data_fields, *dataset.metadata_fields]))
+    try:
+        checked = validate_rules(rules, fields)
+    except RuleError as exc:
+        raise BadInput(f"The rules can't be used: {exc}.") from exc
+    DataRules.objects.update_or_create(
+        dataset=dataset, defaults={"rules": checked, "updated_by": user}
+    )
+    return checked
+
+
+def data_quality_run(
+    *, dataset: Dataset, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    """The data-quality report of an import batch, a version or the whole dataset."""
+    from quality.analysis.data_quality import quality_report
+    from quality.models import DataRules
+
+    progress(0, 1, "Reading the items")
+    try:
+        frame, name = drift_side(dataset=dataset, side=params["target"])
+    except BadInput as exc:
+        raise JobError(exc.message) from exc
+    labels = frame.pop("__label") if "__label" in frame else None
+    saved = DataRules.objects.filter(dataset=dataset).values_list("rules", flat=True).first()
+    rules = [*(saved or []), *params.get("rules", [])]
+    text_fields = [f for f in dataset.data_fields if f in frame.columns and f not in IMAGE_FIELDS]
+    progress(0.3, 1, f"Checking {len(frame):,} rows")
+    try:
+        report = quality_report(
+            frame,
+            text_fields=text_fields,
+            labels=labels,
+            label_classes=list(dataset.labels.values_list("name", flat=True)),
+            rules=rules,
+            duplicate_fields=[f for f in dataset.data_fields if f in frame.columns] or None,
+        )
+    except ValueError as exc:
+        raise JobError(f"The report can't be made: {exc}") from exc
+    progress(1, 1, "Done")
+    return {**report.to_dict(), "target": {**params["target"], "name": name}}

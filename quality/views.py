@@ -649,6 +649,9 @@ RESULT_PAGES = {
     "label_issues": "label-issues",
     "baseline_model": "label-issues",
     "active_learning": "label-issues",
+    "drift": "drift",
+    "data_quality": "data-quality",
+    "augment": "augment",
     "slices": "slices",
 }
 

@@ -83,9 +83,12 @@ PUBLIC_KINDS = (
     "agreement",
     "label_issues",
     "baseline_model",
-    "slice_analysis",
-    "augmentation",
+    "active_learning",
+    "slices",
+    "augment",
     "drift",
+    "data_quality",
+    "freeze_version",
 )
 
 

@@ -34,7 +34,7 @@ class JobSerializer(serializers.Serializer):
 
 class JobRequestSerializer(serializers.Serializer):
     kind = serializers.CharField(
-        help_text="agreement, label_issues, baseline_model, slice_analysis, augmentation, drift "
-        "(as each becomes available)."
+        help_text="agreement, label_issues, baseline_model, active_learning, slices, augment, "
+        "drift, data_quality or freeze_version (imports start from POST …/imports/)."
     )
     params = serializers.JSONField(required=False, default=dict)

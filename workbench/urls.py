@@ -9,9 +9,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import obtain_auth_token
 
 from labeling import api as labeling_api
+from labeling import item_views
 from labeling import views as labeling_views
 from quality import api as quality_api
-from quality import augment_views, slice_views
+from quality import (
+    augment_views,
+    data_quality_views,
+    drift_views,
+    lineage_views,
+    slice_views,
+)
 from quality import views as quality_views
 from workbench import jobs_api
 
@@ -37,6 +44,26 @@ api_v1 = [
     ),
     path("datasets/<int:dataset_id>/items/", labeling_api.ItemList.as_view(), name="api-items"),
     path("datasets/<int:dataset_id>/tags/", labeling_api.TagList.as_view(), name="api-tags"),
+    path(
+        "datasets/<int:dataset_id>/versions/",
+        labeling_api.VersionList.as_view(),
+        name="api-versions",
+    ),
+    path(
+        "datasets/<int:dataset_id>/versions/compare/",
+        labeling_api.VersionCompare.as_view(),
+        name="api-version-compare",
+    ),
+    path(
+        "datasets/<int:dataset_id>/versions/<int:number>/",
+        labeling_api.VersionDetail.as_view(),
+        name="api-version",
+    ),
+    path(
+        "datasets/<int:dataset_id>/versions/<int:number>/file/",
+        labeling_api.VersionFile.as_view(),
+        name="api-version-file",
+    ),
     path(
         "datasets/<int:dataset_id>/items/<int:item_id>/tags/<str:tag>/",
         labeling_api.ItemTagDetail.as_view(),
@@ -141,6 +168,22 @@ api_v1 = [
         name="api-augment-preview",
     ),
     path("augment/recipes/", quality_api.AugmentRecipes.as_view(), name="api-augment-recipes"),
+    path("datasets/<int:dataset_id>/drift/", quality_api.Drift.as_view(), name="api-drift"),
+    path(
+        "datasets/<int:dataset_id>/quality-rules/",
+        quality_api.DataRulesView.as_view(),
+        name="api-quality-rules",
+    ),
+    path(
+        "datasets/<int:dataset_id>/quality-report/",
+        quality_api.DataQualityReport.as_view(),
+        name="api-quality-report",
+    ),
+    path(
+        "datasets/<int:dataset_id>/drift/<int:job_id>/",
+        quality_api.DriftReport.as_view(),
+        name="api-drift-report",
+    ),
     path("jobs/", jobs_api.JobList.as_view(), name="api-jobs"),
     path("jobs/<int:job_id>/", jobs_api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/cancel/", jobs_api.JobCancel.as_view(), name="api-job-cancel"),
@@ -151,10 +194,29 @@ urlpatterns = [
     path("", labeling_views.home, name="home"),
     path("datasets/<int:dataset_id>/", labeling_views.dataset_overview, name="dataset"),
     path("datasets/<int:dataset_id>/label/", labeling_views.label, name="label"),
+    path("datasets/<int:dataset_id>/items/<int:item_id>/", item_views.item_page, name="item"),
     path("datasets/<int:dataset_id>/review/", labeling_views.review, name="review"),
+    path("datasets/<int:dataset_id>/versions/", labeling_views.versions_page, name="versions"),
+    path(
+        "datasets/<int:dataset_id>/versions/compare/",
+        labeling_views.version_compare_page,
+        name="version-compare",
+    ),
+    path(
+        "datasets/<int:dataset_id>/versions/<int:number>/",
+        labeling_views.version_page,
+        name="version",
+    ),
     path("datasets/<int:dataset_id>/agreement/", quality_views.agreement_page, name="agreement"),
     path("datasets/<int:dataset_id>/labellers/", quality_views.labellers_page, name="labellers"),
     path("datasets/<int:dataset_id>/augment/", augment_views.augment_page, name="augment"),
+    path("datasets/<int:dataset_id>/drift/", drift_views.drift_page, name="drift"),
+    path("datasets/<int:dataset_id>/lineage/", lineage_views.lineage_page, name="lineage"),
+    path(
+        "datasets/<int:dataset_id>/data-quality/",
+        data_quality_views.data_quality_page,
+        name="data-quality",
+    ),
     path("datasets/<int:dataset_id>/jobs/", quality_views.jobs_page, name="jobs"),
     path("datasets/<int:dataset_id>/slices/", slice_views.slices_page, name="slices"),
     path(

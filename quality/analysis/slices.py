@@ -40,6 +40,8 @@ from typing import Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from pandas.api import types as ptypes
 from statsmodels.stats.proportion import proportion_confint
@@ -239,6 +241,17 @@ def _numbers(series: pd.Series, missing: BoolArray) -> FloatArray | None:
         # Most text fields show it in their first values: no need to parse a million of them.
         if pd.to_numeric(present.iloc[:1000], errors="coerce").isna().any():
             return None
+        if isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype):
+            # Text straight from the database: Arrow parses it a hundred times faster.
+            try:
+                parsed = pc.cast(pa.array(present.array), pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return None
+            values = np.full(len(series), np.nan)
+            values[~missing] = parsed.to_numpy(zero_copy_only=False)
+            if not np.isfinite(values[~missing]).all():
+                return None
+            return values
         if present.dtype == object and present.map(lambda v: isinstance(v, bool | np.bool_)).any():
             return None
         converted = pd.to_numeric(present, errors="coerce")
