@@ -1309,17 +1309,98 @@ def decisions_accept_unanimous(
 def decisions_record(
     *, dataset: Dataset, reviewer: Any, entries: list[dict[str, Any]]
 ) -> list[Decision]:
-    """Record several decisions, all or nothing."""
-    return [
-        decision_record(
-            dataset=dataset,
-            item_id=entry["item"],
-            label=entry["label"],
-            reviewer=reviewer,
-            note=entry.get("note", ""),
+    """Record several decisions, all or nothing, in bulk (a few queries for any number): each
+    becomes its item's reference label and goes into the label event log; deciding the same
+    again changes nothing. The last entry for an item wins."""
+    if len(entries) == 1:
+        entry = entries[0]
+        return [
+            decision_record(
+                dataset=dataset,
+                item_id=entry["item"],
+                label=entry["label"],
+                reviewer=reviewer,
+                note=entry.get("note", ""),
+            )
+        ]
+    labels = dict(Label.objects.filter(dataset=dataset).values_list("name", "id"))
+    unknown = sorted({e["label"] for e in entries} - set(labels))
+    if unknown:
+        raise ValidationError(
+            {"label": [f"Unknown label '{unknown[0]}'. Labels: {', '.join(labels)}."]}
         )
-        for entry in entries
+    wanted = {int(e["item"]): e for e in entries}
+    ids = sorted(wanted)
+    items: dict[int, tuple[int | None, int]] = {}
+    for chunk in _chunks(ids, 10_000):
+        # Lock the rows: a concurrent decision or answer on them waits for this one.
+        items.update(
+            {
+                pk: (ref, count)
+                for pk, ref, count in Item.objects.select_for_update()
+                .filter(dataset=dataset, pk__in=chunk)
+                .values_list("id", "reference_label_id", "annotation_count")
+            }
+        )
+    missing = [pk for pk in ids if pk not in items]
+    if missing:
+        raise ValidationError({"item": [f"There is no item {missing[0]} in this dataset."]})
+    existing = {
+        d.item_id: d for d in Decision.objects.filter(item_id__in=ids).select_related("label")
+    }
+    names = {pk: name for name, pk in labels.items()}
+    now = timezone.now()
+    changed = [
+        pk
+        for pk in ids
+        if not (
+            pk in existing
+            and existing[pk].label_id == labels[wanted[pk]["label"]]
+            and existing[pk].note == wanted[pk].get("note", "")
+        )
     ]
+    if changed:
+        Decision.objects.bulk_create(
+            [
+                Decision(
+                    item_id=pk,
+                    label_id=labels[wanted[pk]["label"]],
+                    reviewer=reviewer,
+                    method=Decision.Method.REVIEW,
+                    note=wanted[pk].get("note", ""),
+                )
+                for pk in changed
+            ],
+            update_conflicts=True,
+            unique_fields=["item"],
+            update_fields=["label", "reviewer", "method", "note", "created_at"],
+            batch_size=5000,
+        )
+        LabelEvent.objects.bulk_create(
+            [
+                LabelEvent(
+                    dataset=dataset,
+                    item_id=pk,
+                    kind=LabelEvent.Kind.DECISION,
+                    actor=reviewer,
+                    old_label=names.get(items[pk][0] or 0, ""),
+                    new_label=wanted[pk]["label"],
+                    reason=wanted[pk].get("note", ""),
+                    created_at=now,
+                )
+                for pk in changed
+            ],
+            batch_size=5000,
+        )
+        reference_labels_write(
+            [(pk, items[pk][1], labels[wanted[pk]["label"]], "decision", 1.0) for pk in changed]
+        )
+    decided = {
+        d.item_id: d
+        for d in Decision.objects.filter(item_id__in=ids).select_related("label", "reviewer")
+    }
+    order = list(dict.fromkeys(int(e["item"]) for e in entries))
+    return [decided[pk] for pk in order]
 
 
 # ---------------------------------------------------------------------------------------------
