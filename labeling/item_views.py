@@ -8,14 +8,18 @@ import json
 from typing import Any
 
 from django.apps import apps
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import ValidationError
 
 from labeling.models import Decision, Item, Role
+from labeling.services import item_tag_remove, item_tags_add
 from labeling.views import _member_dataset
+from workbench.errors import describe
 
 IMAGE_FIELDS = ("image", "image_url")
 
@@ -31,7 +35,7 @@ def _fields(data: Any) -> list[dict[str, Any]]:
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def item_page(request: HttpRequest, dataset_id: int, item_id: int) -> HttpResponse:
     dataset, role = _member_dataset(request, dataset_id)
     if role not in (Role.OWNER, Role.REVIEWER):
@@ -44,6 +48,20 @@ def item_page(request: HttpRequest, dataset_id: int, item_id: int) -> HttpRespon
         pk=item_id,
         dataset=dataset,
     )
+    if request.method == "POST":
+        # Error tags: a reviewer's reasons ("blurry", "car noise"); each becomes a slice.
+        try:
+            if request.POST.get("remove"):
+                item_tag_remove(dataset=dataset, item_id=item.pk, tag=request.POST["remove"])
+            else:
+                for tag in request.POST.get("tags", "").split(","):
+                    if tag.strip():
+                        item_tags_add(
+                            dataset=dataset, item_ids=[item.pk], tag=tag, user=request.user
+                        )
+        except ValidationError as exc:
+            messages.error(request, describe(exc))
+        return redirect("item", dataset_id=dataset.pk, item_id=item.pk)
     image = next(
         (
             item.data[f]

@@ -75,3 +75,27 @@ def test_item_page_shows_provenance_and_history(
     )
     other = Item.objects.get(dataset=dataset, external_id="b")
     assert page_for(owner).get(f"/datasets/{dataset.pk}/items/{other.pk + 999}/").status_code == 404
+
+
+def test_reviewers_tag_items_on_their_page(
+    dataset: Dataset, upload: Any, reviewer: Any, annotator: Any
+) -> None:
+    from labeling.models import ItemTag
+
+    assert upload(dataset, "r.csv", "id,text\na,one\n").status_code == 201
+    item = Item.objects.get(dataset=dataset)
+    url = f"/datasets/{dataset.pk}/items/{item.pk}/"
+    page = page_for(reviewer)
+    assert page.post(url, {"tags": "car noise, blurry ,"}).status_code == 302
+    assert sorted(ItemTag.objects.filter(item=item).values_list("tag", flat=True)) == [
+        "blurry",
+        "car noise",
+    ]
+    html = page.get(url).content.decode()
+    assert 'value="car noise"' in html  # its remove button
+    page.post(url, {"remove": "blurry"})
+    assert list(ItemTag.objects.filter(item=item).values_list("tag", flat=True)) == ["car noise"]
+    response = page.post(url, {"tags": "x" * 80}, follow=True)
+    assert "at most 64" in response.content.decode()
+    assert page_for(annotator).post(url, {"tags": "sneaky"}).status_code == 403
+    assert not ItemTag.objects.filter(tag="sneaky").exists()
