@@ -602,3 +602,24 @@ def versions_compare(*, dataset_id: int, a: Any, b: Any) -> dict[str, Any]:
         ],
         "distribution": _distribution_shift(first, second),
     }
+
+
+def _state_key(state: Any) -> tuple[Any, ...] | None:
+    if not isinstance(state, dict) or not state:
+        return None
+    return tuple(sorted((str(k), v) for k, v in state.items()))
+
+
+def job_versions(dataset_id: int | None, jobs: list[Job]) -> dict[int, int | None]:
+    """For each job, the number of the dataset version whose data it read — the dataset's
+    state the job recorded on starting (items, highest item id, annotations, last label event)
+    equals the version's — or None (live data that no version froze). One query."""
+    if dataset_id is None:
+        return {job.pk: None for job in jobs}
+    by_state = {
+        _state_key(state): number
+        for number, state in DatasetVersion.objects.filter(dataset_id=dataset_id)
+        .order_by("number")
+        .values_list("number", "dataset_state")
+    }
+    return {job.pk: by_state.get(_state_key(job.dataset_state)) for job in jobs}

@@ -13,28 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from labeling.versions import job_versions
 from quality.models import ModelRun
 from quality.views import RESULT_PAGES, _staff_dataset
 from workbench.models import Job
-
-
-def _state_key(state: Any) -> tuple[Any, ...] | None:
-    if not isinstance(state, dict) or not state:
-        return None
-    return tuple(sorted((str(k), v) for k, v in state.items()))
-
-
-def job_versions(dataset_id: int, jobs: list[Job]) -> dict[int, int | None]:
-    """For each job, the number of the dataset version whose data it read (None: live data
-    that no version froze). Two queries, whatever the number of jobs."""
-    model = apps.get_model("labeling", "DatasetVersion")
-    by_state = {
-        _state_key(state): number
-        for number, state in model.objects.filter(dataset_id=dataset_id)
-        .order_by("number")
-        .values_list("number", "dataset_state")
-    }
-    return {job.pk: by_state.get(_state_key(job.dataset_state)) for job in jobs}
 
 
 @login_required

@@ -77,13 +77,19 @@ class JobList(generics.ListAPIView):
 
 
 class JobDetail(APIView):
-    """A job's status, progress and result."""
+    """A job's status, progress and result, with its lineage: the parameters, the code version
+    it ran, the dataset's state when it started and ``dataset_version``, the number of the
+    frozen version whose data it read (null: live data no version froze)."""
 
     serializer_class = JobSerializer
 
     def get(self, request: Request, job_id: int) -> Response:
+        from labeling.versions import job_versions
+
         jobs.jobs_reap_stale()
-        return Response(JobSerializer(_job_for(request, job_id)).data)
+        job = _job_for(request, job_id)
+        version = job_versions(job.dataset_id, [job])[job.pk]
+        return Response({**JobSerializer(job).data, "dataset_version": version})
 
 
 class JobCancel(APIView):

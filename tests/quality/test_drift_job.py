@@ -205,6 +205,8 @@ def test_lineage_names_the_version_each_job_read(
         format="json",
     )
     later = run_job(dataset, kind="data_quality")
+    assert api.get(f"/api/v1/jobs/{on_version['id']}/").json()["dataset_version"] == 1
+    assert api.get(f"/api/v1/jobs/{later['id']}/").json()["dataset_version"] is None
     page = Client()
     page.force_login(owner)
     html = page.get(f"/datasets/{dataset.pk}/lineage/").content.decode()
