@@ -865,6 +865,9 @@ def baseline_run(
         raise JobError(f"The baseline model can't run: {exc}") from exc
     progress(0.9, 1, "Storing the probabilities")
     summary = result.to_dict()
+    from labeling.versions import job_versions
+
+    version = job_versions(dataset.pk, [job])[job.pk]
     run = model_run_store(
         dataset=dataset,
         created_by=job.created_by,
@@ -873,7 +876,7 @@ def baseline_run(
         item_ids=np.asarray(ids, dtype=np.int64),
         probabilities=result.probabilities,
         hyperparameters=result.params,
-        trained_on=f"dataset state at job {job.pk}",
+        trained_on=f"v{version}" if version else f"live data at job {job.pk} (no version)",
         source=ModelRun.Source.BASELINE,
         job=job,
         metrics={

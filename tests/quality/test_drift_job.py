@@ -192,6 +192,11 @@ def test_lineage_names_the_version_each_job_read(
     assert frozen["status"] == "succeeded", frozen["error"]
     on_version = run_job(dataset, kind="data_quality", target={"version": 1})
     assert on_version["status"] == "succeeded", on_version["error"]
+    baseline = run_job(dataset, kind="baseline_model", folds=2)
+    assert baseline["status"] == "succeeded", baseline["error"]
+    from quality.models import ModelRun
+
+    assert ModelRun.objects.get(job_id=baseline["id"]).trained_on == "v1"
     drift = run_job(
         dataset, kind="drift", reference={"version": 1}, current={"import_batch": second}
     )
@@ -213,6 +218,7 @@ def test_lineage_names_the_version_each_job_read(
     version_part, live_part = html.split('id="live-title"')
     assert f"#{on_version['id']} " in version_part and f"#{drift['id']} " in version_part
     assert f"#{later['id']} " in live_part and f"#{later['id']} " not in version_part
+    assert "Model runs trained on it: #" in version_part
     watcher = Client()
     watcher.force_login(annotator)
     assert watcher.get(f"/datasets/{dataset.pk}/lineage/").status_code == 403
