@@ -2464,11 +2464,16 @@ def slices_sizes(quick: bool) -> tuple[int, int, int]:
     return (100_000, 10_000, 10_000) if quick else (1_000_000, 100_000, 100_000)
 
 
-def slices_items_sql() -> str:
+def slices_items_sql(
+    *, key: str = "g::text", batch: bool = False, shifted: dict[str, str] | None = None
+) -> str:
     """The INSERT … SELECT generate_series of the slice dataset's items: 10 metadata fields
-    drawn from 16-bit pieces h1…h13 of md5(g) and md5(g || 'b') (deterministic), and a text of
+    drawn from 16-bit pieces h1…h13 of md5(k) and md5(k || 'b') (deterministic), and a text of
     1–8 copies of a hash (45–270 characters). Parameters: the dataset id, each categorical
-    field's values (an array), the number of items."""
+    field's values (an array), the number of items. ``key``: each item's external id k in
+    terms of g (also what is hashed); ``batch``: the items go to an import batch, whose id is a
+    parameter after the dataset id; ``shifted``: SQL in terms of h1…h13 instead of some
+    fields' own (a categorical field's keeps its array parameter)."""
     pieces = [
         f"('x' || substr({column}, {at}, 4))::bit(16)::int AS h{n}"
         for n, (column, at) in enumerate(
@@ -2476,24 +2481,28 @@ def slices_items_sql() -> str:
             start=1,
         )
     ]
-    categorical = ", ".join(
-        f"'{field}', (%s::text[])[1 + h{n} %% {len(values)}]"
+    values = {
+        field: f"(%s::text[])[1 + h{n} %% {len(values)}]"
         for n, (field, values) in enumerate(SLICES_CATEGORIES.items(), start=1)
-    )
+    }
+    values |= {
+        "score": "round(h6 / 65535.0, 4)",
+        "duration_s": "round(1 + (h7 / 65535.0) ^ 2 * 600, 1)",
+        "price": "round(exp(h8 / 65535.0 * 7), 2)",
+        "latency_ms": "round(20 + h9 / 65535.0 * 480 + h10 %% 50, 1)",
+        SLICES_COUNT: "CASE WHEN h11 %% 10 < 6 THEN 0 ELSE 1 + h12 %% 9 END",
+    }
+    metadata = ", ".join(f"'{field}', {sql}" for field, sql in (values | (shifted or {})).items())
     return (
-        "INSERT INTO labeling_item (dataset_id, external_id, data, metadata, content_hash, "
-        "origin, annotation_count, reference_method, created_at) "
-        "SELECT %s, g::text, "
-        "jsonb_build_object('text', 'Ticket ' || g || ': ' || repeat(m2 || ' ', 1 + h13 %% 8)), "
-        f"jsonb_build_object({categorical}, "
-        "'score', round(h6 / 65535.0, 4), "
-        "'duration_s', round(1 + (h7 / 65535.0) ^ 2 * 600, 1), "
-        "'price', round(exp(h8 / 65535.0 * 7), 2), "
-        "'latency_ms', round(20 + h9 / 65535.0 * 480 + h10 %% 50, 1), "
-        "'prior_reports', CASE WHEN h11 %% 10 < 6 THEN 0 ELSE 1 + h12 %% 9 END), "
-        "m1, 'imported', 0, '', now() "
-        f"FROM (SELECT g, m1, m2, {', '.join(pieces)} FROM (SELECT g, md5(g::text) AS m1, "
-        "md5(g::text || 'b') AS m2 FROM generate_series(1, %s) AS g) AS t) AS s"
+        "INSERT INTO labeling_item (dataset_id, "
+        + ("import_batch_id, " if batch else "")
+        + "external_id, data, metadata, content_hash, origin, annotation_count, "
+        "reference_method, created_at) "
+        + ("SELECT %s, %s, k, " if batch else "SELECT %s, k, ")
+        + "jsonb_build_object('text', 'Ticket ' || g || ': ' || repeat(m2 || ' ', 1 + h13 %% 8)), "
+        f"jsonb_build_object({metadata}), m1, 'imported', 0, '', now() "
+        f"FROM (SELECT g, k, m1, m2, {', '.join(pieces)} FROM (SELECT g, {key} AS k, "
+        f"md5({key}) AS m1, md5({key} || 'b') AS m2 FROM generate_series(1, %s) AS g) AS t) AS s"
     )
 
 

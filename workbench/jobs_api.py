@@ -30,8 +30,13 @@ def _job_for(request: Request, job_id: int, *, write: bool = False) -> Job:
     )
     if role is None:
         raise NotFound("No such job.")
-    if write and role not in STAFF:
-        raise PermissionDenied("Only owners and reviewers can change jobs.")
+    if role not in STAFF:
+        # Results hold labels and reports that annotators, labelling blind, don't see.
+        raise PermissionDenied(
+            "Only owners and reviewers can change jobs."
+            if write
+            else "Only the dataset's owners and reviewers see its jobs."
+        )
     return job
 
 
@@ -73,7 +78,10 @@ class JobList(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Job.objects.none()
         jobs.jobs_reap_stale()
-        return Job.objects.filter(dataset__memberships__user=self.request.user)
+        return Job.objects.filter(
+            dataset__memberships__user=self.request.user,
+            dataset__memberships__role__in=STAFF,
+        )
 
 
 class JobDetail(APIView):

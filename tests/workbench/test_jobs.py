@@ -106,6 +106,9 @@ def test_reading_a_stale_job_reports_it_failed(dataset: Dataset, api: Any, setti
 def test_cancel(dataset: Dataset, api: Any, annotator: Any, outsider: Any) -> None:
     job = Job.objects.create(kind="test_sleep", dataset=dataset)
     assert client_for(annotator).post(f"/api/v1/jobs/{job.pk}/cancel/").status_code == 403
+    # Annotators label blind: job results (reports, labels) are for owners and reviewers.
+    assert client_for(annotator).get(f"/api/v1/jobs/{job.pk}/").status_code == 403
+    assert client_for(annotator).get("/api/v1/jobs/").json()["results"] == []
     assert client_for(outsider).get(f"/api/v1/jobs/{job.pk}/").status_code == 404
     response = api.post(f"/api/v1/jobs/{job.pk}/cancel/")
     assert response.json()["status"] == "cancelled"
