@@ -3,7 +3,6 @@ workers), imported through the API in its two published files."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,8 +10,9 @@ import pytest
 
 from labeling import services
 from labeling.models import Annotation, Item, Labeller
+from tests.shared_data import SHARED_DATA
 
-SNOW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "snow2008"
+SNOW = SHARED_DATA / "snow2008"
 TEXTS = SNOW / "snow2008_mturk_data_with_orig_files_assembled_201904" / "rte" / "rte1.tsv"
 LABELS = SNOW / "all_collected_data" / "rte.standardized.tsv"
 

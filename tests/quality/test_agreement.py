@@ -6,7 +6,6 @@ import json
 import math
 import warnings
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,14 +26,9 @@ from quality.analysis.agreement import (
     percent_agreement,
     slice_agreement,
 )
+from tests.shared_data import SHARED_DATA
 
-REFERENCE = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "agreement_reference"
-    / "agreement_reference.json"
-)
+REFERENCE = SHARED_DATA / "agreement_reference" / "agreement_reference.json"
 Z95 = 1.959963984540054
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,14 +10,9 @@ import pytest
 from labeling import services
 from labeling.models import Dataset, Decision, Item, LabelEvent, Role
 from tests.conftest import client_for, db_counts
+from tests.shared_data import SHARED_DATA
 
-REFERENCE = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "agreement_reference"
-    / "agreement_reference.json"
-)
+REFERENCE = SHARED_DATA / "agreement_reference" / "agreement_reference.json"
 
 
 def long_csv(rows: list[tuple[str, str, str]]) -> str:

@@ -5,15 +5,15 @@ with Dawid-Skene, and the consensus read back from /consensus/ and compared with
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from labeling import services
 from labeling.models import Item
+from tests.shared_data import SHARED_DATA
 
-SNOW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "snow2008"
+SNOW = SHARED_DATA / "snow2008"
 LABELS = SNOW / "all_collected_data"
 
 pytestmark = pytest.mark.skipif(

@@ -8,7 +8,6 @@ a regression, not noise; the measured values and the published ones are noted ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,8 +16,9 @@ import pandas as pd
 import pytest
 
 from quality.analysis.consensus import dawid_skene, majority_vote
+from tests.shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = SHARED_DATA
 SNOW = DATA / "snow2008" / "all_collected_data"
 BLUEBIRDS = DATA / "bluebirds_welinder2010" / "demo" / "bluebirds"
 

@@ -4,7 +4,6 @@ refused, and Datalab's outlier and duplicate checks. No database."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,10 +18,9 @@ from quality.analysis.label_issues import (
     find_issues,
     normalise_probabilities,
 )
+from tests.shared_data import SHARED_DATA
 
-LABEL_ERRORS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cleanlab_label_errors"
-)
+LABEL_ERRORS = SHARED_DATA / "cleanlab_label_errors"
 
 needs_label_errors = pytest.mark.skipif(
     not (LABEL_ERRORS / "original_test_labels").is_dir(),

@@ -4,7 +4,6 @@ model runs, bad job parameters, and review decisions on the issues."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +13,9 @@ from labeling import services
 from labeling.models import Dataset, Decision, Item, LabelEvent, Role
 from quality.models import LabelIssue, ModelRun, Prediction
 from tests.conftest import client_for, db_counts
+from tests.shared_data import SHARED_DATA
 
-ERRORS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cleanlab_label_errors"
+ERRORS = SHARED_DATA / "cleanlab_label_errors"
 
 
 def dataset_with_labels(owner: Any, upload: Any, labels: list[int], k: int, name: str) -> Dataset:
