@@ -59,6 +59,7 @@ SECTIONS = (
     "agreement",
     "label_issues",
     "slices",
+    "versions",
 )
 
 COLUMNS = ["id", "text", "source", "device", "country", "score", "collected_at"]
@@ -282,7 +283,8 @@ def parquet_baseline(dataset_id: int, path: Path) -> tuple[float, int]:
     ):
         cur.execute(
             "SELECT i.external_id, i.data::text, i.metadata::text, i.origin, i.import_batch_id, "
-            "p.external_id, l.name, NULLIF(i.reference_method, ''), i.reference_confidence "
+            "p.external_id, i.recipe::text, l.name, NULLIF(i.reference_method, ''), "
+            "i.reference_confidence "
             "FROM labeling_item i LEFT JOIN labeling_item p ON p.id = i.parent_id "
             "LEFT JOIN labeling_label l ON l.id = i.reference_label_id "
             "WHERE i.dataset_id = %s ORDER BY i.id",
@@ -1743,13 +1745,17 @@ def single_label_dataset(
     codes: Any,
     texts: list[str] | None = None,
     text_sql: tuple[str, list[Any]] | None = None,
+    items_sql: tuple[str, list[Any]] | None = None,
+    metadata_fields: list[str] | None = None,
 ) -> dict[str, Any]:
     """A dataset as an import of items with one label each leaves it: its items (one INSERT …
     SELECT generate_series, or unnest of the texts), one Labeller "imported", the labels
     (class codes into label_names) written by COPY, reference_labels_refresh, then VACUUM
     ANALYZE. ``text_sql``: the SQL of each item's text in terms of ``g`` (generate_series) and
-    its parameters, instead of "Review g: md5(g)." Returns the dataset id, the item ids (in the
-    order of codes) and the label ids."""
+    its parameters, instead of "Review g: md5(g)."; ``items_sql``: a whole INSERT of the items
+    instead (parameters: the dataset id, these, the number of items; external ids 1…n) and
+    ``metadata_fields`` its metadata fields. Returns the dataset id, the item ids (in the order
+    of codes) and the label ids."""
     import numpy as np
     from django.db import connection, transaction
 
@@ -1760,7 +1766,9 @@ def single_label_dataset(
     start = time.perf_counter()
     dataset = services.dataset_create(name=name, created_by=bench_user(), labels=label_names)
     with transaction.atomic(), connection.cursor() as cursor:
-        if texts is None:
+        if items_sql is not None:
+            cursor.execute(items_sql[0], [dataset.pk, *items_sql[1], n])
+        elif texts is None:
             text, text_params = text_sql or ("'Review ' || g || ': ' || md5(g::text) || '.'", [])
             cursor.execute(
                 "INSERT INTO labeling_item (dataset_id, external_id, data, metadata, "
@@ -1784,7 +1792,9 @@ def single_label_dataset(
             [dataset.pk],
         )
         item_pk = np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
-    services.dataset_update(dataset=dataset, data_fields=["text"])
+    services.dataset_update(
+        dataset=dataset, data_fields=["text"], metadata_fields=metadata_fields or []
+    )
     labels = list(
         Label.objects.filter(dataset=dataset).order_by("position", "id").values_list("id", "name")
     )
@@ -3315,6 +3325,525 @@ def augmentation(tmp: Path, quick: bool) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Versions and drift (issue #7): the freeze_version job against a bare pyarrow write of the same
+# rows, a version's exports and the comparison of two versions; the drift job against the bare
+# drift_report on the same frames
+
+
+VERSIONS_RELABELLED = 100  # every 100th item's reference label changes between versions 1 and 2
+DRIFT_TARGET_S = 10.0  # 1,000,000 vs 1,000,000 rows, 10 fields
+# The drift batch: the slice dataset's fields drawn again (other hashes), these three shifted.
+DRIFT_SHIFTS = {
+    "device": "(%s::text[])[CASE WHEN h2 %% 10 < 6 THEN 3 ELSE 1 + h2 %% 2 END]",  # tablet 60%
+    "score": "round((h6 / 65535.0) ^ 2, 4)",  # uniform → its square
+    "latency_ms": "round(100 + h9 / 65535.0 * 480 + h10 %% 50, 1)",  # +80 ms
+}
+
+
+def versions_sizes(quick: bool) -> int:
+    """Items of the frozen dataset and of the drift batch: 1,000,000, or 1/10 with --quick."""
+    return 100_000 if quick else 1_000_000
+
+
+def iteration_timer(
+    phases: dict[str, float], peaks: dict[str, int]
+) -> Callable[[str, Callable[..., Any]], Callable[..., Any]]:
+    """``timed(name, fn)`` for a function that returns an iterator (a generator): the seconds
+    spent inside each of its steps add up in ``phases[name]`` (the call itself returns at
+    once), the peak RSS after the last step goes to ``peaks[name]``."""
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            steps = iter(fn(*args, **kwargs))
+            try:
+                while True:
+                    start = time.perf_counter()
+                    try:
+                        value = next(steps)
+                    except StopIteration:
+                        return
+                    finally:
+                        phases[name] = phases.get(name, 0.0) + time.perf_counter() - start
+                    yield value
+            finally:
+                getattr(steps, "close", lambda: None)()
+                peaks.pop(name, None)
+                peaks[name] = peak_rss_kb()
+
+        return wrapper
+
+    return timed
+
+
+def warm_imports_versions() -> None:
+    """What freezing and the drift report use, imported before any clock starts: the freeze,
+    drift and bare children call this."""
+    import numpy  # noqa: F401
+    import orjson  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.csv
+    import pyarrow.parquet  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+    from quality.analysis import drift  # noqa: F401
+
+
+def targets_of(*groups: tuple[Any, tuple[str, ...]]) -> list[tuple[Any, str]]:
+    """(obj, attr) pairs for timed_job from (module, class or instance, attribute names)."""
+    return [(obj, attr) for obj, attrs in groups for attr in attrs]
+
+
+def timed_job(
+    kind: str,
+    dataset_id: int,
+    params: dict[str, Any],
+    calls: list[tuple[Any, str]],
+    steps: list[tuple[Any, str]] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A job of this kind on the dataset as the worker runs it: job_validate + a Job row, then
+    workbench.jobs.job_execute, with ``calls`` timed by phase_timer and ``steps`` (functions
+    that return iterators) by iteration_timer. Returns the figures (seconds, status, error,
+    phases, peaks, RSS) and the job's result."""
+    import psutil
+
+    from labeling.models import Dataset
+    from workbench.jobs import job_execute, job_validate
+    from workbench.models import Job
+
+    phases: dict[str, float] = {}
+    peaks: dict[str, int] = {}
+    dataset = Dataset.objects.get(pk=dataset_id)
+    params = job_validate(kind=kind, dataset=dataset, params=params)
+    job = Job.objects.create(kind=kind, dataset=dataset, params=params)
+    rss_setup = psutil.Process().memory_info().rss
+    with (
+        timers_around(phase_timer(phases, peaks), [(o, a, a) for o, a in calls]),
+        timers_around(iteration_timer(phases, peaks), [(o, a, a) for o, a in steps or []]),
+    ):
+        start = time.perf_counter()
+        job_execute(job.pk, worker="bench")
+        elapsed = time.perf_counter() - start
+    peak = peak_rss_kb()
+    job = Job.objects.get(pk=job.pk)
+    figures = {
+        "seconds": elapsed,
+        "job_status": job.status,
+        "job_error": job.error,
+        "phases": phases,
+        "peaks": peaks,
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_kb": peak,
+    }
+    return figures, job.result or {}
+
+
+def child_freeze_job(dataset_id: int) -> None:
+    """The freeze_version job (note "bench") by timed_job. version_freeze reads the items on a
+    second connection (a thread) while this one writes the Parquet file: the functions of both
+    are timed by wrappers (no code is changed), the reader's apart."""
+    django_setup()
+    warm_imports_versions()
+    import pyarrow.parquet as pq
+
+    import labeling.versions as lv
+    import workbench.db
+    import workbench.jobs
+    from labeling.models import DatasetVersion
+
+    calls = targets_of(
+        (lv, ("version_freeze", "_facts", "_distribution", "_quality_summary", "_version_store")),
+        (workbench.db, ("fetch_all",)),  # export_chunks' item query (the reader thread)
+        (lv._Tally, ("add",)),  # the digest and the counts
+        (pq.ParquetWriter, ("write_table",)),
+        (workbench.jobs.Progress, ("__call__",)),
+        (lv.default_storage, ("save",)),
+        (workbench.jobs, ("_dataset_state", "_finish")),
+    )
+    steps = [
+        (lv, "export_chunks"),  # the reader thread: items and their annotations
+        (lv._SnapshotReader, "chunks"),  # this thread, waiting for the reader's chunks
+        (lv, "parquet_stream"),
+    ]
+    result, res = timed_job("freeze_version", dataset_id, {"note": "bench"}, calls, steps)
+    version = DatasetVersion.objects.filter(dataset_id=dataset_id, number=res.get("version"))
+    version = version.first()
+    parquet_count = None
+    if version is not None:
+        with version.file.open("rb") as handle:
+            parquet_count = pq.ParquetFile(handle).metadata.num_rows
+    result |= {
+        "version": res.get("version"),
+        "items": res.get("items"),
+        "digest": res.get("digest"),
+        "file_size": version.file_size if version else None,
+        "parquet_rows": parquet_count,
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def version_export(dataset_id: int, number: int, fmt: str) -> tuple[float, int, int]:
+    """GET /api/v1/datasets/{id}/export/?version=N&format=F in-process (DRF APIClient, token
+    auth of the dataset's owner), the streamed body read to its end: seconds, bytes, lines.
+    The version's own page is fetched first (not timed): the first request of a process loads
+    the URLconf and every view module, a second or more."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=bench_user())
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    url = f"/api/v1/datasets/{dataset_id}/export/"
+    client.get(f"/api/v1/datasets/{dataset_id}/versions/{number}/")
+    size = lines = 0
+    start = time.perf_counter()
+    response = client.get(url, {"version": number, "format": fmt})
+    if response.status_code != 200:
+        raise SystemExit(f"GET {url}?version={number}&format={fmt} → {response.status_code}")
+    for block in response.streaming_content:
+        size += len(block)
+        lines += block.count(b"\n")
+    return time.perf_counter() - start, size, lines
+
+
+def run_job_child(kind: str, what: str, tmp: Path, *extra: str) -> dict[str, Any]:
+    """run_child for a child that runs a job; a job that did not succeed stops the run with its
+    error."""
+    job = run_child(kind, tmp, *extra)
+    if job["job_status"] != "succeeded":
+        raise SystemExit(
+            f"The {what} job did not succeed ({job['job_status']}): {job['job_error']}"
+        )
+    return job
+
+
+def freeze_job(tmp: Path, dataset_id: int) -> dict[str, Any]:
+    """One freeze_version job (child process) and its breakdown."""
+    job = run_job_child("freeze-job", "freeze", tmp, "--dataset", str(dataset_id))
+    jp = job["phases"]
+    freeze_s = jp.get("version_freeze", job["seconds"])
+    stream_s = jp.get("parquet_stream", 0.0)
+    items = job["items"] or 0
+    say(
+        f"   freeze → version {job['version']}: {job['seconds']:.2f} s = "
+        f"{fmt_rate(items, job['seconds'])}, peak {mb(job['rss_peak_kb'])} "
+        f"({mb(job['rss_setup_kb'])} after setup); {items:,} items, Parquet "
+        f"{(job['file_size'] or 0) / 2**20:.1f} MB ({job['parquet_rows']:,} rows), digest "
+        f"{(job['digest'] or '')[:16]}…"
+    )
+    inside = ("chunks", "add", "__call__", "write_table")
+    outside = ("_facts", "parquet_stream", "_distribution", "_quality_summary", "_version_store")
+    say(
+        f"      version_freeze {freeze_s:.2f} s = "
+        + ", ".join(f"{name} {jp[name]:.2f}" for name in outside if name in jp)
+        + f", rest {freeze_s - sum(jp.get(name, 0.0) for name in outside):.2f}; job_execute "
+        f"around it {job['seconds'] - freeze_s:.2f} s (_dataset_state "
+        f"{jp.get('_dataset_state', 0.0):.2f}, _finish {jp.get('_finish', 0.0):.2f})"
+    )
+    say(
+        f"      parquet_stream {stream_s:.2f} s = waiting for the reader's chunks "
+        f"{jp.get('chunks', 0.0):.2f}, _Tally.add (digest, counts) {jp.get('add', 0.0):.2f}, "
+        f"progress {jp.get('__call__', 0.0):.2f}, ParquetWriter.write_table (encode, zstd) "
+        f"{jp.get('write_table', 0.0):.2f}, the rest (columns → Table.from_pydict) "
+        f"{stream_s - sum(jp.get(name, 0.0) for name in inside):.2f}; _version_store "
+        f"{jp.get('_version_store', 0.0):.2f} = storage save {jp.get('save', 0.0):.2f}, the row"
+    )
+    say(
+        f"      reader thread (its own connection, alongside): export_chunks "
+        f"{jp.get('export_chunks', 0.0):.2f} s = the item query (fetch_all) "
+        f"{jp.get('fetch_all', 0.0):.2f}, the annotations' query and dicts "
+        f"{jp.get('export_chunks', 0.0) - jp.get('fetch_all', 0.0):.2f}"
+    )
+    say(
+        "      peak RSS of the job after (in order): "
+        + ", ".join(f"{name} {mb(kb)}" for name, kb in job["peaks"].items())
+    )
+    return job
+
+
+def versions(tmp: Path, quick: bool) -> dict[str, Any]:
+    """Setup (not measured), the freeze job (child) and the bare pyarrow write of the same rows,
+    the exports of version 1, 1% of the reference labels changed by decisions, version 2 and
+    the comparison of the two."""
+    import numpy as np
+
+    from labeling.models import Dataset
+    from labeling.services import decisions_record
+    from labeling.versions import versions_compare
+
+    n = versions_sizes(quick)
+    names = [f"c{i}" for i in range(SLICES_CLASSES)]
+    codes = np.random.default_rng(20240901).integers(0, SLICES_CLASSES, n)
+    data = single_label_dataset(
+        f"bench versions {n:,}",
+        names,
+        codes,
+        items_sql=(slices_items_sql(), [list(v) for v in SLICES_CATEGORIES.values()]),
+        metadata_fields=SLICES_FIELDS,
+    )
+    dataset_id = data["dataset_id"]
+    say(
+        f"   dataset {dataset_id}: {n:,} items × {len(SLICES_FIELDS)} metadata fields + a text "
+        f"(the slices section's items), one imported label each ({SLICES_CLASSES} classes)"
+    )
+    say(
+        f"   setup (not measured): items + labels {data['items_s']:.1f} s, COPY labels "
+        f"{data['copy_s']:.1f} s, reference_labels_refresh + VACUUM ANALYZE {data['ref_s']:.1f} s"
+    )
+    job = freeze_job(tmp, dataset_id)
+    base_path = tmp / "versions-baseline.parquet"
+    base_s, base_rows = parquet_baseline(dataset_id, base_path)
+    say(
+        f"   bare: SELECT → pyarrow → ParquetWriter (zstd, the same schema; annotations left "
+        f"empty) {base_s:.2f} s = {fmt_rate(base_rows, base_s)}, "
+        f"{base_path.stat().st_size / 2**20:.1f} MB; job = {job['seconds'] / base_s:.2f}× bare"
+    )
+    base_path.unlink()
+    exports = {}
+    for fmt in ("parquet", "jsonl"):
+        secs, size, lines = exports[fmt] = version_export(dataset_id, job["version"], fmt)
+        say(
+            f"   GET …/export/?version={job['version']}&format={fmt}: {secs:.2f} s = "
+            f"{fmt_rate(n, secs)}, {size / 2**20:.1f} MB"
+            + (
+                f" (the frozen file: {size == job['file_size']})"
+                if fmt == "parquet"
+                else f", {lines:,} lines"
+            )
+        )
+    relabel_start = time.perf_counter()
+    picked = np.arange(0, n, VERSIONS_RELABELLED)
+    decisions_record(
+        dataset=Dataset.objects.get(pk=dataset_id),
+        reviewer=bench_user(),
+        entries=[
+            {"item": int(data["item_pk"][i]), "label": names[(int(codes[i]) + 1) % len(names)]}
+            for i in picked
+        ],
+    )
+    relabel_s = time.perf_counter() - relabel_start
+    say(
+        f"   {picked.size:,} reference labels changed by decisions_record (setup, not "
+        f"measured): {relabel_s:.1f} s"
+    )
+    second = freeze_job(tmp, dataset_id)
+    start = time.perf_counter()
+    compared = versions_compare(dataset_id=dataset_id, a=job["version"], b=second["version"])
+    compare_s = time.perf_counter() - start
+    counts = compared["counts"]
+    say(
+        f"   versions_compare({job['version']}, {second['version']}): {compare_s:.2f} s; "
+        f"{counts}; label events on the examples: "
+        f"{sum(len(e['events']) for e in compared['labels_changed']):,}; "
+        f"{picked.size:,} changed: {counts['labels_changed'] == picked.size}"
+    )
+    return {
+        "n": n,
+        "dataset_id": dataset_id,
+        "job": job,
+        "second": second,
+        "bare_s": base_s,
+        "exports": exports,
+        "compare_s": compare_s,
+        "counts": counts,
+    }
+
+
+def drift_batch(tmp: Path, dataset_id: int, n: int) -> dict[str, Any]:
+    """The current side of the drift report: an ImportBatch row and n items in it by one INSERT
+    (slices_items_sql with other hashes, external ids d1…dn, DRIFT_SHIFTS planted), a reference
+    label each drawn from the items' hash (uniform over the classes, as version 1's: no label
+    drift) by one UPDATE, VACUUM ANALYZE. A batch without labels can't be compared with a
+    labelled version: drift_run passes the reference's labels and None for the current ones,
+    and drift_report refuses that ("pass both reference_labels and current_labels, or
+    neither"). Then both sides as the job reads them (quality.services.drift_side: version 1
+    and the batch) go to Parquet files for the bare drift_report."""
+    from django.db import connection, transaction
+
+    from labeling.models import Dataset, ImportBatch, Label
+    from quality.services import drift_side
+
+    start = time.perf_counter()
+    dataset = Dataset.objects.get(pk=dataset_id)
+    with transaction.atomic(), connection.cursor() as cursor:
+        batch = ImportBatch.objects.create(
+            dataset=dataset,
+            uploaded_by=bench_user(),
+            file_name="bench drift batch",
+            file_format="sql",
+            sha256="",
+            status=ImportBatch.Status.SUCCEEDED,
+            row_count=n,
+            item_count=n,
+        )
+        cursor.execute(
+            slices_items_sql(key="'d' || g", batch=True, shifted=DRIFT_SHIFTS),
+            [dataset_id, batch.pk, *[list(v) for v in SLICES_CATEGORIES.values()], n],
+        )
+        label_pk = list(
+            Label.objects.filter(dataset=dataset).order_by("position", "id").values_list("id")
+        )
+        cursor.execute(
+            "UPDATE labeling_item SET reference_label_id = (%s::bigint[])[1 + "
+            "('x' || substr(content_hash, 9, 4))::bit(16)::int %% %s] WHERE import_batch_id = %s",
+            [[pk for (pk,) in label_pk], len(label_pk), batch.pk],
+        )
+    with pg_connect() as conn:
+        conn.autocommit = True
+        conn.execute("VACUUM (ANALYZE) labeling_item")
+    items_s = time.perf_counter() - start
+    files_start = time.perf_counter()
+    paths = []
+    for side, name in (({"version": 1}, "reference"), ({"import_batch": batch.pk}, "current")):
+        frame, _ = drift_side(dataset=dataset, side=side)
+        paths.append(tmp / f"drift-{name}.parquet")
+        frame.to_parquet(paths[-1], index=False)
+    return {
+        "batch_id": batch.pk,
+        "reference": paths[0],
+        "current": paths[1],
+        "items_s": items_s,
+        "files_s": time.perf_counter() - files_start,
+    }
+
+
+def drift_kwargs(reference: Any, current: Any) -> dict[str, Any]:
+    """drift_report's arguments as drift_run passes them for these frames (the text field a
+    text, the dataset's fields in order, the labels apart; the current labels only if any)."""
+    reference_labels = reference.pop("__label")
+    current_labels = current.pop("__label")
+    return {
+        "fields": ["text", *SLICES_FIELDS],
+        "kinds": {"text": "text"},
+        "reference_labels": reference_labels,
+        "current_labels": current_labels if current_labels.notna().any() else None,
+    }
+
+
+def child_drift_bare(reference: Path, current: Path) -> None:
+    """The bare drift_report on the job's own frames (drift_side's, written at setup), their
+    text columns back as object columns of str as the job has them; timed once, then again
+    (warm)."""
+    import psutil
+
+    warm_imports_versions()
+    import pandas as pd
+
+    from quality.analysis.drift import drift_report
+
+    frames = [pd.read_parquet(path) for path in (reference, current)]
+    for frame in frames:
+        for column in frame.columns:
+            frame[column] = frame[column].astype(object)
+    ref, cur = frames
+    kwargs = drift_kwargs(ref, cur)
+    rss_setup = psutil.Process().memory_info().rss
+    start = time.perf_counter()
+    report = drift_report(ref, cur, **kwargs)
+    elapsed = time.perf_counter() - start
+    peak = peak_rss_kb()
+    start = time.perf_counter()
+    drift_report(ref, cur, **kwargs)
+    again_s = time.perf_counter() - start
+    result = {
+        "seconds": elapsed,
+        "again_s": again_s,
+        "rows": [len(ref), len(cur)],
+        "verdict": report.verdict,
+        "drifted_fields": report.drifted_fields,
+        "rss_setup_kb": rss_setup // 1024,
+        "rss_peak_kb": peak,
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def child_drift_job(dataset_id: int, batch_id: int) -> None:
+    """The drift job, version 1 against the import batch, by timed_job. The functions drift_run
+    calls are timed by wrappers (no code is changed)."""
+    django_setup()
+    warm_imports_versions()
+    import pyarrow.parquet as pq
+
+    import quality.selectors
+    import quality.services
+    import workbench.db
+    import workbench.jobs
+    from quality.analysis import drift
+
+    calls = targets_of(
+        (quality.services, ("drift_run", "drift_side", "_version_frame", "_text_values")),
+        (pq, ("read_table",)),
+        (quality.selectors, ("items_frame",)),
+        (workbench.db, ("query_frame",)),
+        (drift, ("drift_report", "_detect_kind", "_compare_field")),
+        (workbench.jobs, ("_dataset_state", "_finish")),
+    )
+    sides = {"reference": {"version": 1}, "current": {"import_batch": batch_id}}
+    result, res = timed_job("drift", dataset_id, sides, calls)
+    result |= {
+        "verdict": res.get("verdict"),
+        "drifted_fields": res.get("drifted_fields"),
+        "reasons": res.get("reasons"),
+        "rows": [(res.get(side) or {}).get("rows") for side in sides],
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def drift_compare(tmp: Path, ver: dict[str, Any]) -> dict[str, Any]:
+    """Setup of the drift batch and the frames (not measured), the bare drift_report and the
+    drift job, each in a child."""
+    n = ver["n"]
+    data = drift_batch(tmp, ver["dataset_id"], n)
+    planted = sorted(DRIFT_SHIFTS)
+    say(
+        f"   import batch {data['batch_id']}: {n:,} more items, the same fields drawn again with "
+        f"{', '.join(planted)} shifted; setup (not measured): INSERT + VACUUM ANALYZE "
+        f"{data['items_s']:.1f} s, both sides by drift_side → Parquet {data['files_s']:.1f} s"
+    )
+    bare = run_child(
+        "drift-bare", tmp, "--parquet", str(data["reference"]), "--current", str(data["current"])
+    )
+    say(
+        f"   bare: drift_report {bare['seconds']:.2f} s (again, warm: {bare['again_s']:.2f} s) on "
+        f"{bare['rows'][0]:,} vs {bare['rows'][1]:,} rows, peak {mb(bare['rss_peak_kb'])} "
+        f"({mb(bare['rss_setup_kb'])} after imports + Parquet); {bare['verdict']}: "
+        f"{', '.join(bare['drifted_fields'])}"
+    )
+    ids = {"--dataset": ver["dataset_id"], "--batch": data["batch_id"]}
+    job = run_job_child("drift-job", "drift", tmp, *[str(x) for pair in ids.items() for x in pair])
+    jp = job["phases"]
+    run_s = jp.get("drift_run", job["seconds"])
+    report_s = jp.get("drift_report", 0.0)
+    version_s = jp.get("_version_frame", 0.0)
+    drifted = job["drifted_fields"] or []
+    say(
+        f"   job: {job['seconds']:.2f} s = {job['seconds'] / bare['seconds']:.2f}× bare, peak "
+        f"{mb(job['rss_peak_kb'])} ({mb(job['rss_setup_kb'])} after setup); version 1 "
+        f"({job['rows'][0]:,} rows) vs the batch ({job['rows'][1]:,}): {job['verdict']}, drifted "
+        f"{', '.join(drifted)}; exactly the planted ones: {sorted(drifted) == planted}; the same "
+        f"as the bare call: {drifted == bare['drifted_fields']}"
+    )
+    say(
+        f"      drift_run {run_s:.2f} s = drift_side {jp.get('drift_side', 0.0):.2f} (version 1: "
+        f"_version_frame {version_s:.2f} = read_table {jp.get('read_table', 0.0):.2f}, "
+        f"_text_values {jp.get('_text_values', 0.0):.2f}, JSON → frames "
+        f"{version_s - jp.get('read_table', 0.0) - jp.get('_text_values', 0.0):.2f}; the batch: "
+        f"items_frame {jp.get('items_frame', 0.0):.2f} = query_frame "
+        f"{jp.get('query_frame', 0.0):.2f}), drift_report {report_s:.2f} (_detect_kind "
+        f"{jp.get('_detect_kind', 0.0):.2f}, _compare_field {jp.get('_compare_field', 0.0):.2f})"
+        f", rest {run_s - jp.get('drift_side', 0.0) - report_s:.2f}; job_execute around it "
+        f"{job['seconds'] - run_s:.2f} s (_dataset_state {jp.get('_dataset_state', 0.0):.2f}, "
+        f"_finish {jp.get('_finish', 0.0):.2f})"
+    )
+    say(
+        "      peak RSS of the job after (in order): "
+        + ", ".join(f"{name} {mb(kb)}" for name, kb in job["peaks"].items())
+    )
+    for reason in job["reasons"] or []:
+        say(f"      {reason}")
+    return {"n": n, "bare": bare, "job": job, "planted_only": sorted(drifted) == planted}
+
+
+# ---------------------------------------------------------------------------------------------
 # Output
 
 
@@ -3503,6 +4032,9 @@ def main() -> None:
             "slices-job",
             "augment-bare",
             "augment-job",
+            "freeze-job",
+            "drift-bare",
+            "drift-job",
         ],
         help=argparse.SUPPRESS,
     )
@@ -3514,6 +4046,8 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=BASELINE_FOLDS, help=argparse.SUPPRESS)
     parser.add_argument("--parquet", help=argparse.SUPPRESS)
     parser.add_argument("--level", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--current", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     rows = args.rows or (20_000 if args.quick else 1_000_000)
     if rows < 1000:
@@ -3567,6 +4101,15 @@ def main() -> None:
     if args.child == "augment-job":
         configure_env(Path(args.tmp))
         child_augment_job(args.dataset)
+        return
+    versions_children: dict[str, Callable[[], None]] = {
+        "freeze-job": lambda: child_freeze_job(args.dataset),
+        "drift-bare": lambda: child_drift_bare(Path(args.parquet), Path(args.current)),
+        "drift-job": lambda: child_drift_job(args.dataset, args.batch),
+    }
+    if args.child in versions_children:
+        configure_env(Path(args.tmp))
+        versions_children[args.child]()
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="workbench-bench-"))
@@ -3766,6 +4309,20 @@ def main() -> None:
                 f"bare augment_texts"
             ):
                 aug = augmentation(tmp, args.quick)
+
+        if "versions" in only:
+            n_versions = versions_sizes(args.quick)
+            with step(
+                f"Versions: the freeze_version job on {n_versions:,} items × "
+                f"{len(SLICES_FIELDS)} metadata fields and the bare pyarrow write of the same "
+                f"rows; exports and comparison of versions"
+            ):
+                ver = versions(tmp, args.quick)
+            with step(
+                f"Drift: the drift job, version 1 ({n_versions:,} rows) vs an import batch of "
+                f"{n_versions:,} × {len(SLICES_FIELDS)} fields, and the bare drift_report"
+            ):
+                dri = drift_compare(tmp, ver)
 
         # -----------------------------------------------------------------------------------
         scale = items_n / 100_000
@@ -4032,6 +4589,30 @@ def main() -> None:
                 "probabilities from PostgreSQL and stores the slices' members; discovery = "
                 "seconds / the 10 s target; augmentation = job items/s / bare augment_texts "
                 "items/s (the job also reads the parents and writes the new items by COPY)"
+            )
+        if "versions" in only:
+            fjob, djob, dbare = ver["job"], dri["job"], dri["bare"]
+            results += [
+                (
+                    f"freeze {ver['n']:,}-item version",
+                    f"{fjob['seconds']:.1f} s, peak {mb(fjob['rss_peak_kb'])}",
+                    f"bare pyarrow {ver['bare_s']:.1f} s",
+                    f"{fjob['seconds'] / ver['bare_s']:.2f}",
+                    "seconds, peak memory",
+                ),
+                (
+                    f"drift {dri['n']:,} vs {dri['n']:,} × {len(SLICES_FIELDS)} fields",
+                    f"{djob['seconds']:.1f} s, peak {mb(djob['rss_peak_kb'])}",
+                    f"bare drift_report {dbare['seconds']:.1f} s",
+                    f"{djob['seconds'] / dbare['seconds']:.2f}",
+                    f"< {DRIFT_TARGET_S:.0f} s",
+                ),
+            ]
+            notes.append(
+                "freeze = job seconds / bare seconds (SELECT → pyarrow → Parquet in the parent, "
+                "annotations left empty; the job also writes each item's annotations, hashes "
+                "the digest and stores the file); drift = job seconds / bare drift_report "
+                "seconds on the job's own frames (the job also reads both sides)"
             )
         if "page" in only:
             with step("Labelling screen: page load to the first item (headless Chromium)"):

@@ -1442,6 +1442,13 @@ def drift_run(*, dataset: Dataset, params: dict[str, Any], progress: Progress) -
     progress(0.5, 1, f"Comparing {len(current):,} rows with {len(reference):,}")
     reference_labels = reference.pop("__label") if "__label" in reference else None
     current_labels = current.pop("__label") if "__label" in current else None
+    # Label drift only when both sides have labels: a fresh, unlabelled batch against a
+    # labelled version is the usual case, and says nothing about labels.
+    labelled = all(
+        labels is not None and labels.notna().any() for labels in (reference_labels, current_labels)
+    )
+    if not labelled:
+        reference_labels = current_labels = None
     images = [f for f in IMAGE_FIELDS if f in reference.columns or f in current.columns]
     reference = reference.drop(columns=[f for f in images if f in reference.columns])
     current = current.drop(columns=[f for f in images if f in current.columns])
@@ -1461,9 +1468,7 @@ def drift_run(*, dataset: Dataset, params: dict[str, Any], progress: Progress) -
             kinds=kinds,
             thresholds=Thresholds(**params.get("thresholds", {})),
             reference_labels=reference_labels,
-            current_labels=current_labels
-            if current_labels is not None and current_labels.notna().any()
-            else None,
+            current_labels=current_labels,
         )
     except ValueError as exc:
         raise JobError(f"Drift can't be computed: {exc}") from exc

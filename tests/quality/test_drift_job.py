@@ -222,3 +222,25 @@ def test_lineage_names_the_version_each_job_read(
     watcher = Client()
     watcher.force_login(annotator)
     assert watcher.get(f"/datasets/{dataset.pk}/lineage/").status_code == 403
+
+
+def test_an_unlabelled_batch_against_a_labelled_reference(
+    monitored: tuple[Dataset, int, int], api: Any, settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    """The usual monitoring case: production inputs without labels against labelled data."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    dataset, first, _ = monitored
+    rows = batch_csv(2000, 9).splitlines()
+    unlabelled = io.BytesIO("\n".join(line.rsplit(",", 1)[0] for line in rows).encode())
+    unlabelled.name = "prod.csv"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"/api/v1/datasets/{dataset.pk}/drift/",
+            {"file": unlabelled, "reference": json.dumps({"import_batch": first})},
+            format="multipart",
+        )
+    assert response.status_code == 202, response.json()
+    report = api.get(response.json()["report"]).json()
+    assert report["job"]["status"] == "succeeded", report["job"]["error"]
+    assert report["verdict"] == "no drift" and report["labels"] is None
