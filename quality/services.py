@@ -1399,6 +1399,39 @@ def _file_frame(path: str) -> pd.DataFrame:
     return frame.apply(_text_values) if len(frame) else frame
 
 
+def _json_frame(texts: pd.Series) -> pd.DataFrame:
+    """JSON objects (one text each) as a frame of text values, parsed column-wise by Arrow;
+    nested values become JSON text. Rows whose fields change type fall back to one-by-one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    if texts.empty:
+        return pd.DataFrame(index=texts.index)
+    try:
+        table = pj.read_json(
+            io.BytesIO("\n".join(texts.tolist()).encode()),
+            read_options=pj.ReadOptions(block_size=1 << 26),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        parsed = pd.DataFrame([orjson.loads(v) for v in texts], index=texts.index)
+        return parsed.apply(_text_values) if len(parsed.columns) else parsed
+    columns: dict[str, Any] = {}
+    for name in table.column_names:
+        column = table.column(name)
+        kind = column.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            values = column.to_pandas()
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+            values = pc.cast(column, pa.string()).to_pandas()
+        else:  # nested, or null everywhere
+            values = pd.Series(
+                [None if v is None else orjson.dumps(v).decode() for v in column.to_pylist()]
+            )
+        columns[name] = values.where(values != "", None).astype(object)
+    return pd.DataFrame(columns, index=texts.index)
+
+
 def _version_frame(dataset: Dataset, number: int) -> pd.DataFrame:
     """A frozen version's items: its Parquet file's data and metadata JSON, flattened."""
     from django.apps import apps
@@ -1415,12 +1448,11 @@ def _version_frame(dataset: Dataset, number: int) -> pd.DataFrame:
     with version.file.open("rb") as handle:
         table = pq.read_table(handle, columns=["data", "metadata", "origin", "reference_label"])
     frame = table.to_pandas()
-    frame = frame[frame["origin"] != "augmented"]
-    data = pd.DataFrame([orjson.loads(v) for v in frame["data"]], index=frame.index)
-    meta = pd.DataFrame([orjson.loads(v) for v in frame["metadata"]], index=frame.index)
+    frame = frame[frame["origin"] != "augmented"].reset_index(drop=True)
+    data = _json_frame(frame["data"])
+    meta = _json_frame(frame["metadata"])
     meta = meta.drop(columns=[c for c in meta.columns if c in data.columns])
-    out = pd.concat([data, meta], axis=1).reset_index(drop=True)
-    out = out.apply(_text_values) if len(out) else out
+    out = pd.concat([data, meta], axis=1)
     out["__label"] = frame["reference_label"].to_numpy()
     return out
 
