@@ -367,6 +367,21 @@ class FormatIsOurs(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+def export_format(request: Request) -> tuple[str, str]:
+    """The ``?format=`` of an export (csv by default) and its file suffix; 400 if unknown."""
+    fmt = request.query_params.get("format", "csv")
+    if fmt not in exporting.EXPORT_FORMATS:
+        raise ValidationError({"format": [f"Use one of: {', '.join(exporting.EXPORT_FORMATS)}."]})
+    return fmt, exporting.EXPORT_FORMATS[fmt][1]
+
+
+def export_response(stream: Any, fmt: str, name: str) -> StreamingHttpResponse:
+    """A streamed export download named ``name``."""
+    response = StreamingHttpResponse(stream, content_type=exporting.EXPORT_FORMATS[fmt][0])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 class Export(APIView):
     """Every item with data, metadata, all annotations and its reference label, streamed."""
 
@@ -400,15 +415,10 @@ class Export(APIView):
     )
     def get(self, request: Request, dataset_id: int) -> StreamingHttpResponse:
         dataset, _ = dataset_for(request, dataset_id, STAFF)
-        fmt = request.query_params.get("format", "csv")
-        if fmt not in exporting.EXPORT_FORMATS:
-            raise ValidationError(
-                {"format": [f"Use one of: {', '.join(exporting.EXPORT_FORMATS)}."]}
-            )
+        fmt, suffix = export_format(request)
         augmented = request.query_params.get("augmented", "include")
         if augmented not in ("include", "exclude", "only"):
             raise ValidationError({"augmented": ["include, exclude or only."]})
-        content_type, suffix = exporting.EXPORT_FORMATS[fmt]
         name = f"dataset-{dataset.pk}.{suffix}"
         if "version" in request.query_params:
             version = versions.version_get(
@@ -423,9 +433,7 @@ class Export(APIView):
                 data_fields=dataset.data_fields,
                 metadata_fields=dataset.metadata_fields,
             )
-        response = StreamingHttpResponse(stream, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return export_response(stream, fmt, name)
 
 
 class NextItemSerializer(serializers.Serializer):
@@ -613,13 +621,12 @@ class VersionFile(APIView):
     def get(self, request: Request, dataset_id: int, number: int) -> StreamingHttpResponse:
         dataset, _ = dataset_for(request, dataset_id, STAFF)
         version = versions.version_get(dataset_id=dataset.pk, number=number)
-        response = StreamingHttpResponse(
+        response = export_response(
             versions.version_file_chunks(version=version),
-            content_type=exporting.EXPORT_FORMATS["parquet"][0],
+            "parquet",
+            f"dataset-{dataset.pk}-v{version.number}.parquet",
         )
         response["Content-Length"] = str(version.file_size)
-        name = f"dataset-{dataset.pk}-v{version.number}.parquet"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
 

@@ -1189,15 +1189,6 @@ def annotations_submit(
     return saved
 
 
-def _label_named(dataset: Dataset, name: str) -> Label:
-    label = Label.objects.filter(dataset=dataset, name=name).first()
-    if label is None:
-        names = ", ".join(Label.objects.filter(dataset=dataset).values_list("name", flat=True))
-        raise ValidationError({"label": [f"Unknown label '{name}'. Labels: {names}."]})
-    return label
-
-
-@transaction.atomic
 def decision_record(
     *,
     dataset: Dataset,
@@ -1207,40 +1198,9 @@ def decision_record(
     note: str = "",
     method: str = Decision.Method.REVIEW,
 ) -> Decision:
-    """A reviewer's final label for an item: it becomes the item's reference label, and the
-    change (old → new, who, why) goes into the label event log. Deciding the same again changes
-    nothing."""
-    chosen = _label_named(dataset, label)
-    item = (
-        Item.objects.select_for_update(of=("self",))
-        .filter(dataset=dataset, pk=item_id)
-        .select_related("reference_label")
-        .first()
-    )
-    if item is None:
-        raise ValidationError({"item": [f"There is no item {item_id} in this dataset."]})
-    existing = Decision.objects.filter(item=item).first()
-    if existing and existing.label_id == chosen.pk and existing.note == note:
-        return existing
-    old = item.reference_label.name if item.reference_label else ""
-    decision, _ = Decision.objects.update_or_create(
-        item=item, defaults={"label": chosen, "reviewer": reviewer, "method": method, "note": note}
-    )
-    LabelEvent.objects.create(
-        dataset=dataset,
-        item=item,
-        kind=LabelEvent.Kind.DECISION,
-        actor=reviewer,
-        old_label=old,
-        new_label=chosen.name,
-        reason=note,
-        created_at=timezone.now(),
-    )
-    item.reference_label = chosen
-    item.reference_method = "decision"
-    item.reference_confidence = 1.0
-    item.save(update_fields=["reference_label", "reference_method", "reference_confidence"])
-    return decision
+    """A reviewer's final label for an item (see :func:`decisions_record`)."""
+    entry = {"item": item_id, "label": label, "note": note}
+    return decisions_record(dataset=dataset, reviewer=reviewer, entries=[entry], method=method)[0]
 
 
 _UNANIMOUS_SQL = """
@@ -1307,22 +1267,15 @@ def decisions_accept_unanimous(
 
 @transaction.atomic
 def decisions_record(
-    *, dataset: Dataset, reviewer: Any, entries: list[dict[str, Any]]
+    *,
+    dataset: Dataset,
+    reviewer: Any,
+    entries: list[dict[str, Any]],
+    method: str = Decision.Method.REVIEW,
 ) -> list[Decision]:
     """Record several decisions, all or nothing, in bulk (a few queries for any number): each
     becomes its item's reference label and goes into the label event log; deciding the same
     again changes nothing. The last entry for an item wins."""
-    if len(entries) == 1:
-        entry = entries[0]
-        return [
-            decision_record(
-                dataset=dataset,
-                item_id=entry["item"],
-                label=entry["label"],
-                reviewer=reviewer,
-                note=entry.get("note", ""),
-            )
-        ]
     labels = dict(Label.objects.filter(dataset=dataset).values_list("name", "id"))
     unknown = sorted({e["label"] for e in entries} - set(labels))
     if unknown:
@@ -1366,7 +1319,7 @@ def decisions_record(
                     item_id=pk,
                     label_id=labels[wanted[pk]["label"]],
                     reviewer=reviewer,
-                    method=Decision.Method.REVIEW,
+                    method=method,
                     note=wanted[pk].get("note", ""),
                 )
                 for pk in changed

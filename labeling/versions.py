@@ -610,16 +610,19 @@ def _state_key(state: Any) -> tuple[Any, ...] | None:
     return tuple(sorted((str(k), v) for k, v in state.items()))
 
 
-def job_versions(dataset_id: int | None, jobs: list[Job]) -> dict[int, int | None]:
+def job_versions(
+    dataset_id: int | None, jobs: list[Job], *, versions: list[DatasetVersion] | None = None
+) -> dict[int, int | None]:
     """For each job, the number of the dataset version whose data it read — the dataset's
     state the job recorded on starting (items, highest item id, annotations, last label event)
-    equals the version's — or None (live data that no version froze). One query."""
+    equals the version's — or None (live data that no version froze). One query, none when
+    the dataset's ``versions`` are given."""
     if dataset_id is None:
         return {job.pk: None for job in jobs}
+    if versions is None:
+        versions = list(DatasetVersion.objects.filter(dataset_id=dataset_id))
+    # The newest version wins when two froze the same state.
     by_state = {
-        _state_key(state): number
-        for number, state in DatasetVersion.objects.filter(dataset_id=dataset_id)
-        .order_by("number")
-        .values_list("number", "dataset_state")
+        _state_key(v.dataset_state): v.number for v in sorted(versions, key=lambda v: v.number)
     }
     return {job.pk: by_state.get(_state_key(job.dataset_state)) for job in jobs}

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from labeling import exporting, services
 from labeling import selectors as labeling_selectors
-from labeling.api import STAFF, FormatIsOurs, dataset_for
+from labeling.api import STAFF, FormatIsOurs, dataset_for, export_format, export_response
 from labeling.models import Decision, Item
 from quality import selectors
 from quality import services as quality_services
@@ -604,26 +604,20 @@ class SliceExport(APIView):
     )
     def get(self, request: Request, dataset_id: int, number: int) -> StreamingHttpResponse:
         dataset, job = _slice_job(request, dataset_id)
-        fmt = request.query_params.get("format", "csv")
-        if fmt not in exporting.EXPORT_FORMATS:
-            raise ValidationError(
-                {"format": [f"Use one of: {', '.join(exporting.EXPORT_FORMATS)}."]}
-            )
+        fmt, suffix = export_format(request)
         try:
             ids = quality_services.slice_items(job=job, number=number)
         except BadInput as exc:
             raise NotFound(str(exc)) from exc
-        content_type, suffix = exporting.EXPORT_FORMATS[fmt]
         stream = exporting.export_stream(
             fmt,
             labeling_selectors.export_chunks(dataset=dataset, only=set(ids.tolist())),
             data_fields=dataset.data_fields,
             metadata_fields=dataset.metadata_fields,
         )
-        response = StreamingHttpResponse(stream, content_type=content_type)
-        name = f"dataset-{dataset.pk}-slice-{number}-job-{job.pk}.{suffix}"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return export_response(
+            stream, fmt, f"dataset-{dataset.pk}-slice-{number}-job-{job.pk}.{suffix}"
+        )
 
 
 # Augmentation ----------------------------------------------------------------------------------

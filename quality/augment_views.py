@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 from labeling.selectors import tag_counts
 from quality import selectors
 from quality.analysis.augment import RECIPES
-from quality.views import _staff_dataset
+from quality.views import _staff_dataset, job_watch
 from workbench.errors import describe
 from workbench.jobs import job_create
 from workbench.models import Job
@@ -81,13 +81,7 @@ def augment_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
         return redirect("augment", dataset_id=dataset.pk)
     source = request.GET
     target = _target(source)
-    active = (
-        Job.objects.filter(
-            dataset=dataset, kind="augment", status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
-        )
-        .order_by("-id")
-        .first()
-    )
+    watch = job_watch(dataset, "augment")
     last = Job.objects.filter(dataset=dataset, kind="augment").order_by("-id").first()
     slice_job = selectors.latest_job(dataset=dataset, kind="slices")
     slice_name = None
@@ -120,9 +114,8 @@ def augment_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
             "variants": source.get("variants", "1"),
             "field": source.get("field", ""),
             "data_fields": dataset.data_fields,
-            "active_job": active,
-            "active_job_url": reverse("api-job", args=[active.pk]) if active else "",
-            "last_job": last if last and not active else None,
+            **watch,
+            "last_job": last if last and not watch["active_job"] else None,
             "config": {
                 "preview": reverse("api-augment-preview", args=[dataset.pk]),
                 "recipes": recipes,

@@ -15,14 +15,14 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from labeling.models import ImportBatch
+from labeling.versions import versions_of
 from quality import selectors
 from quality.drift_views import _side
 from quality.models import DataRules
 from quality.services import data_rules_set
-from quality.views import _pct, _staff_dataset
+from quality.views import _pct, _staff_dataset, job_watch
 from workbench.errors import BadInput, describe
 from workbench.jobs import job_create
-from workbench.models import Job
 
 
 def _summary(field: dict[str, Any]) -> str:
@@ -75,14 +75,7 @@ def data_quality_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Started data-quality job #{job.pk}.")
         return redirect("data-quality", dataset_id=dataset.pk)
-    from django.apps import apps
-
-    versions = apps.get_model("labeling", "DatasetVersion").objects.filter(dataset=dataset)
-    active = (
-        Job.objects.filter(dataset=dataset, kind="data_quality", status__in=["queued", "running"])
-        .order_by("-id")
-        .first()
-    )
+    versions = versions_of(dataset_id=dataset.pk)
     latest = selectors.latest_job(dataset=dataset, kind="data_quality")
     report = latest.result if latest else None
     rules = DataRules.objects.filter(dataset=dataset).values_list("rules", flat=True).first()
@@ -91,12 +84,11 @@ def data_quality_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
         "quality/data_quality.html",
         {
             "dataset": dataset,
-            "versions": versions.order_by("-number")[:50],
+            "versions": versions[:50],
             "batches": ImportBatch.objects.filter(dataset=dataset, status="succeeded").order_by(
                 "-id"
             )[:50],
-            "active_job": active,
-            "active_job_url": reverse("api-job", args=[active.pk]) if active else "",
+            **job_watch(dataset, "data_quality"),
             "job": latest,
             "report": report,
             "fields": [

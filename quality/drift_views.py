@@ -15,11 +15,11 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from labeling.models import ImportBatch
+from labeling.versions import versions_of
 from quality import selectors
-from quality.views import _staff_dataset
+from quality.views import _staff_dataset, job_watch
 from workbench.errors import describe
 from workbench.jobs import job_create
-from workbench.models import Job
 
 CHART_WIDTH = 320
 CHART_HEIGHT = 90
@@ -127,15 +127,8 @@ def drift_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Started drift job #{job.pk}.")
         return redirect("drift", dataset_id=dataset.pk)
-    from django.apps import apps
-
-    versions = apps.get_model("labeling", "DatasetVersion").objects.filter(dataset=dataset)
+    versions = versions_of(dataset_id=dataset.pk)
     batches = ImportBatch.objects.filter(dataset=dataset, status="succeeded").order_by("-id")
-    active = (
-        Job.objects.filter(dataset=dataset, kind="drift", status__in=["queued", "running"])
-        .order_by("-id")
-        .first()
-    )
     latest = selectors.latest_job(dataset=dataset, kind="drift")
     report = latest.result if latest else None
     return render(
@@ -143,10 +136,9 @@ def drift_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
         "quality/drift.html",
         {
             "dataset": dataset,
-            "versions": versions.order_by("-number")[:50],
+            "versions": versions[:50],
             "batches": batches[:50],
-            "active_job": active,
-            "active_job_url": reverse("api-job", args=[active.pk]) if active else "",
+            **job_watch(dataset, "drift"),
             "job": latest,
             "report": report,
             "rows": _field_rows(report) if report else [],

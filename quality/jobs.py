@@ -12,6 +12,23 @@ from workbench.jobs import Progress, job_kind
 from workbench.models import Job
 
 
+def _unknown(params: dict[str, Any], allowed: Any, errors: dict[str, list[str]]) -> None:
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
+
+
+def _checked(
+    params: dict[str, Any], allowed: Any, errors: dict[str, list[str]], cleaned: dict[str, Any]
+) -> dict[str, Any]:
+    """The cleaned parameters, once unknown ones are refused too; else a 400 with every
+    problem."""
+    _unknown(params, allowed, errors)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def _model_run(
     dataset: Any, params: dict[str, Any], errors: dict[str, list[str]], needs: str
 ) -> int | None:
@@ -49,12 +66,7 @@ def _validate_agreement(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     cleaned["min_shared"] = min_shared
     if method == ConsensusMethod.CROWDLAB:
         cleaned["model_run"] = _model_run(dataset, params, errors, "CROWDLAB")
-    unknown = sorted(set(params) - {"consensus_method", "min_shared", "model_run"})
-    if unknown:
-        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
+    return _checked(params, {"consensus_method", "min_shared", "model_run"}, errors, cleaned)
 
 
 @job_kind(
@@ -93,12 +105,12 @@ def _validate_label_issues(dataset: Any, params: dict[str, Any]) -> dict[str, An
     include_decided = params.get("include_decided", False)
     if not isinstance(include_decided, bool):
         errors["include_decided"] = ["true or false."]
-    unknown = sorted(set(params) - {"model_run", "filter_by", "include_decided"})
-    if unknown:
-        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
-    if errors:
-        raise ValidationError(errors)
-    return {"model_run": run_id, "filter_by": filter_by, "include_decided": include_decided}
+    return _checked(
+        params,
+        {"model_run", "filter_by", "include_decided"},
+        errors,
+        {"model_run": run_id, "filter_by": filter_by, "include_decided": include_decided},
+    )
 
 
 @job_kind(
@@ -127,12 +139,12 @@ def _validate_baseline(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     kind = params.get("kind")
     if kind is not None and kind not in ("text", "tabular", "image"):
         errors["kind"] = ["text, tabular or image (default: chosen from the items' data)."]
-    unknown = sorted(set(params) - {"folds", "seed", "kind"})
-    if unknown:
-        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
-    if errors:
-        raise ValidationError(errors)
-    return {"folds": folds, "seed": seed, **({"kind": kind} if kind else {})}
+    return _checked(
+        params,
+        {"folds", "seed", "kind"},
+        errors,
+        {"folds": folds, "seed": seed, **({"kind": kind} if kind else {})},
+    )
 
 
 @job_kind(
@@ -151,12 +163,7 @@ def run_baseline(job: Job, progress: Progress) -> dict[str, Any]:
 def _validate_active_learning(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     run_id = _model_run(dataset, params, errors, "Active learning")
-    unknown = sorted(set(params) - {"model_run"})
-    if unknown:
-        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
-    if errors:
-        raise ValidationError(errors)
-    return {"model_run": run_id}
+    return _checked(params, {"model_run"}, errors, {"model_run": run_id})
 
 
 @job_kind(
@@ -220,12 +227,7 @@ def _validate_slices(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(value, bool):
             errors[key] = ["true or false."]
         cleaned[key] = value
-    unknown = sorted(set(params) - set(cleaned))
-    if unknown:
-        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
+    return _checked(params, set(cleaned), errors, cleaned)
 
 
 @job_kind(
@@ -289,11 +291,7 @@ def validate_augment(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     if field is not None and field not in dataset.data_fields:
         errors["field"] = [f"Not a data field of this dataset: {field}."]
     cleaned["field"] = field
-    unknown = sorted(
-        set(params) - {"recipe", "recipe_params", "seed", "variants", "target", "field"}
-    )
-    if unknown:
-        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
+    _unknown(params, {"recipe", "recipe_params", "seed", "variants", "target", "field"}, errors)
     if not errors:
         try:
             targets = augment_targets(dataset=dataset, target=dict(target or {}))
@@ -356,13 +354,12 @@ def _drift_sides(dataset: Any, side: Any, key: str, errors: dict[str, list[str]]
     ):
         errors[key] = [f"There is no import batch {side['import_batch']} in this dataset."]
     elif "version" in side:
-        from django.apps import apps
+        from labeling.versions import versions_of
 
         number = side["version"]
-        model = apps.get_model("labeling", "DatasetVersion")
         if (
             not isinstance(number, int)
-            or not model.objects.filter(dataset=dataset, number=number).exists()
+            or not versions_of(dataset_id=dataset.pk).filter(number=number).exists()
         ):
             errors[key] = [f"There is no version {number} of this dataset."]
 
@@ -386,12 +383,12 @@ def validate_drift(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
             Thresholds(**thresholds)
         except (TypeError, ValueError) as exc:
             errors["thresholds"] = [str(exc)]
-    unknown = sorted(set(params) - {"reference", "current", "thresholds"})
-    if unknown:
-        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
-    if errors:
-        raise ValidationError(errors)
-    return {"reference": reference, "current": current, "thresholds": thresholds}
+    return _checked(
+        params,
+        {"reference", "current", "thresholds"},
+        errors,
+        {"reference": reference, "current": current, "thresholds": thresholds},
+    )
 
 
 @job_kind(
@@ -422,12 +419,7 @@ def validate_data_quality(dataset: Any, params: dict[str, Any]) -> dict[str, Any
         rules = validate_rules(rules, fields)
     except RuleError as exc:
         errors["rules"] = [str(exc)]
-    unknown = sorted(set(params) - {"target", "rules"})
-    if unknown:
-        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
-    if errors:
-        raise ValidationError(errors)
-    return {"target": target, "rules": rules}
+    return _checked(params, {"target", "rules"}, errors, {"target": target, "rules": rules})
 
 
 @job_kind(

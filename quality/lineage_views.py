@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from labeling.versions import job_versions
+from labeling.versions import job_versions, versions_of
 from quality.models import ModelRun
 from quality.views import RESULT_PAGES, _staff_dataset
 from workbench.models import Job
@@ -23,14 +22,11 @@ from workbench.models import Job
 @require_http_methods(["GET"])
 def lineage_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset = _staff_dataset(request, dataset_id)
-    model = apps.get_model("labeling", "DatasetVersion")
-    versions = list(
-        model.objects.filter(dataset=dataset).select_related("created_by").order_by("-number")
-    )
+    versions = list(versions_of(dataset_id=dataset.pk))
     jobs = list(
         Job.objects.filter(dataset=dataset).select_related("created_by").order_by("-id")[:500]
     )
-    read = job_versions(dataset.pk, jobs)
+    read = job_versions(dataset.pk, jobs, versions=versions)
     runs = list(ModelRun.objects.filter(dataset=dataset).select_related("job").order_by("-id"))
     runs_by_job: dict[int, list[ModelRun]] = {}
     for run in runs:

@@ -36,6 +36,17 @@ def latest_job(*, dataset: Dataset, kind: str, succeeded: bool = True) -> Job | 
     return jobs.order_by("-id").first()
 
 
+def active_job(*, dataset: Dataset, kinds: list[str]) -> Job | None:
+    """The newest queued or running job of these kinds on a dataset (a page follows it)."""
+    return (
+        Job.objects.filter(
+            dataset=dataset, kind__in=kinds, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
 def metadata_groups(
     *, dataset: Dataset, fields: list[str] | None = None, limit: int = 5
 ) -> dict[str, pd.Series]:

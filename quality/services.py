@@ -1434,16 +1434,13 @@ def _json_frame(texts: pd.Series) -> pd.DataFrame:
 
 def _version_frame(dataset: Dataset, number: int) -> pd.DataFrame:
     """A frozen version's items: its Parquet file's data and metadata JSON, flattened."""
-    from django.apps import apps
+    import pyarrow.parquet as pq
 
-    version = (
-        apps.get_model("labeling", "DatasetVersion")
-        .objects.filter(dataset=dataset, number=number)
-        .first()
-    )
+    from labeling.versions import versions_of
+
+    version = versions_of(dataset_id=dataset.pk).filter(number=number).first()
     if version is None:
         raise BadInput(f"There is no version {number} of this dataset.")
-    import pyarrow.parquet as pq
 
     with version.file.open("rb") as handle:
         table = pq.read_table(handle, columns=["data", "metadata", "origin", "reference_label"])

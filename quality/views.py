@@ -63,6 +63,13 @@ def _staff_dataset(request: HttpRequest, dataset_id: int) -> Dataset:
 # Formatting ------------------------------------------------------------------------------------
 
 
+def job_watch(dataset: Dataset, *kinds: str) -> dict[str, Any]:
+    """Template context for the job-watch box (jobwatch.js): the newest queued or running job
+    of these kinds and its API URL."""
+    job = selectors.active_job(dataset=dataset, kinds=list(kinds))
+    return {"active_job": job, "active_job_url": reverse("api-job", args=[job.pk]) if job else ""}
+
+
 def _pct(value: float | None, digits: int = 0) -> str | None:
     """A 0-1 rate as a percentage, or None when undefined."""
     return None if value is None else f"{100 * value:.{digits}f}%"
@@ -562,14 +569,8 @@ def label_issues_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
             messages.success(request, f"Started {kind.replace('_', ' ')} job #{job.pk}.")
         return redirect("label-issues", dataset_id=dataset.pk)
     job = selectors.latest_job(dataset=dataset, kind="label_issues")
-    active = (
-        Job.objects.filter(
-            dataset=dataset,
-            kind__in=["label_issues", "baseline_model", "active_learning"],
-            status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
-        )
-        .order_by("-id")
-        .first()
+    active = selectors.active_job(
+        dataset=dataset, kinds=["label_issues", "baseline_model", "active_learning"]
     )
     failed = (
         Job.objects.filter(

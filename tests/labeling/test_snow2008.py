@@ -10,14 +10,14 @@ import pytest
 
 from labeling import services
 from labeling.models import Annotation, Item, Labeller
-from tests.shared_data import SHARED_DATA
+from tests.shared_data import SHARED_DATA, missing
 
 SNOW = SHARED_DATA / "snow2008"
 TEXTS = SNOW / "snow2008_mturk_data_with_orig_files_assembled_201904" / "rte" / "rte1.tsv"
 LABELS = SNOW / "all_collected_data" / "rte.standardized.tsv"
 
 pytestmark = pytest.mark.skipif(
-    not (TEXTS.exists() and LABELS.exists()),
+    missing(TEXTS) or missing(LABELS),
     reason=f"The Snow et al. 2008 reference data is not at {SNOW} (../shared/data/snow2008).",
 )
 

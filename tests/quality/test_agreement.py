@@ -26,7 +26,7 @@ from quality.analysis.agreement import (
     percent_agreement,
     slice_agreement,
 )
-from tests.shared_data import SHARED_DATA
+from tests.shared_data import SHARED_DATA, need
 
 REFERENCE = SHARED_DATA / "agreement_reference" / "agreement_reference.json"
 Z95 = 1.959963984540054
@@ -34,8 +34,7 @@ Z95 = 1.959963984540054
 
 @pytest.fixture(scope="module")
 def reference() -> dict[str, Any]:
-    if not REFERENCE.exists():
-        pytest.skip(f"published agreement values not found at {REFERENCE}")
+    need(REFERENCE, "published agreement values")
     with REFERENCE.open() as file:
         data: dict[str, Any] = json.load(file)
     return data

@@ -10,7 +10,7 @@ import pytest
 from labeling import services
 from labeling.models import Dataset, Decision, Item, LabelEvent, Role
 from tests.conftest import client_for, db_counts
-from tests.shared_data import SHARED_DATA
+from tests.shared_data import SHARED_DATA, missing
 
 REFERENCE = SHARED_DATA / "agreement_reference" / "agreement_reference.json"
 
@@ -244,7 +244,7 @@ def test_dawid_skene_consensus_follows_the_reliable_labellers(
     assert (x.reference_label.name, x.reference_method) == ("ham", "majority_vote")
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason=f"No reference data at {REFERENCE}.")
+@pytest.mark.skipif(missing(REFERENCE), reason=f"No reference data at {REFERENCE}.")
 def test_published_values_through_an_imported_dataset(
     owner: Any, upload: Any, run_job: Any, api: Any
 ) -> None:
@@ -322,7 +322,7 @@ def _pair_kappa(report: dict[str, Any], a: str, b: str) -> float:
     return value
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason=f"No reference data at {REFERENCE}.")
+@pytest.mark.skipif(missing(REFERENCE), reason=f"No reference data at {REFERENCE}.")
 def test_every_published_example_through_the_api(
     owner: Any, upload: Any, run_job: Any, api: Any
 ) -> None:

@@ -11,13 +11,13 @@ import pytest
 
 from labeling import services
 from labeling.models import Item
-from tests.shared_data import SHARED_DATA
+from tests.shared_data import SHARED_DATA, missing
 
 SNOW = SHARED_DATA / "snow2008"
 LABELS = SNOW / "all_collected_data"
 
 pytestmark = pytest.mark.skipif(
-    not LABELS.exists(),
+    missing(LABELS),
     reason=f"The Snow et al. 2008 reference data is not at {LABELS} (../shared/data/snow2008).",
 )
 

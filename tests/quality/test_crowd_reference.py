@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from quality.analysis.consensus import dawid_skene, majority_vote
-from tests.shared_data import SHARED_DATA
+from tests.shared_data import SHARED_DATA, need
 
 DATA = SHARED_DATA
 SNOW = DATA / "snow2008" / "all_collected_data"
@@ -36,8 +36,7 @@ class Crowd:
 
 def _snow(task: str) -> Crowd:
     path = SNOW / f"{task}.standardized.tsv"
-    if not path.exists():
-        pytest.skip(f"Snow et al. 2008 data not found at {path} (see ../shared/data/README.md)")
+    need(path, "Snow et al. 2008 data")
     frame = pd.read_csv(path, sep="\t", dtype={"orig_id": str})
     # One row per annotation: the item, the worker, their answer and the item's gold answer.
     items, _ = pd.factorize(frame["orig_id"])
@@ -57,8 +56,7 @@ def _bluebirds() -> Crowd:
     yaml: Any = pytest.importorskip(
         "yaml", reason="PyYAML (a dependency of drf-spectacular) reads the bluebirds YAML"
     )
-    if not (BLUEBIRDS / "labels.yaml").exists():
-        pytest.skip(f"Welinder et al. 2010 bluebirds not found in {BLUEBIRDS}")
+    need(BLUEBIRDS / "labels.yaml", "Welinder et al. 2010 bluebirds")
     # gt.yaml: {image: bool}; labels.yaml: {worker: {image: bool}}.
     gold_by_image = yaml.safe_load((BLUEBIRDS / "gt.yaml").read_text())
     by_worker = yaml.safe_load((BLUEBIRDS / "labels.yaml").read_text())

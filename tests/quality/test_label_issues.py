@@ -18,12 +18,12 @@ from quality.analysis.label_issues import (
     find_issues,
     normalise_probabilities,
 )
-from tests.shared_data import SHARED_DATA
+from tests.shared_data import SHARED_DATA, missing
 
 LABEL_ERRORS = SHARED_DATA / "cleanlab_label_errors"
 
 needs_label_errors = pytest.mark.skipif(
-    not (LABEL_ERRORS / "original_test_labels").is_dir(),
+    missing(LABEL_ERRORS / "original_test_labels"),
     reason=f"cleanlab's label-errors data is not at {LABEL_ERRORS}",
 )
 

@@ -13,7 +13,7 @@ from labeling import services
 from labeling.models import Dataset, Decision, Item, LabelEvent, Role
 from quality.models import LabelIssue, ModelRun, Prediction
 from tests.conftest import client_for, db_counts
-from tests.shared_data import SHARED_DATA
+from tests.shared_data import SHARED_DATA, missing
 
 ERRORS = SHARED_DATA / "cleanlab_label_errors"
 
@@ -46,7 +46,7 @@ def post_run(api: Any, dataset: Dataset, probs: Any, **extra: Any) -> Any:
 PUBLISHED = [("mnist", 15), ("cifar10", 284), ("20news", 95), ("imdb", 1309)]
 
 
-@pytest.mark.skipif(not ERRORS.exists(), reason=f"No cleanlab label-error data at {ERRORS}.")
+@pytest.mark.skipif(missing(ERRORS), reason=f"No cleanlab label-error data at {ERRORS}.")
 @pytest.mark.parametrize(("name", "expected"), PUBLISHED)
 def test_cleanlabs_published_label_errors_through_the_api(
     owner: Any, api: Any, upload: Any, run_job: Any, name: str, expected: int
