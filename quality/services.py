@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.json as pj
+import pyarrow.parquet as pq
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -1345,113 +1353,222 @@ def augment_preview(
 DRIFT_FILE_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 
-def drift_side(*, dataset: Dataset, side: dict[str, Any]) -> tuple[pd.DataFrame, str]:
-    """One side of a drift comparison as a frame of fields (text values) plus ``__label``, and
-    its description: ``{"dataset": true}`` (every item that isn't augmented), ``{"import_batch":
-    id}``, ``{"version": n}`` (a frozen version's file) or ``{"file": path}`` (a batch a
-    pipeline posted, not stored as items)."""
-    data_fields, metadata_fields = list(dataset.data_fields), list(dataset.metadata_fields)
-    if "import_batch" in side:
-        frame = selectors.items_frame(
-            dataset=dataset,
-            data_fields=data_fields,
-            metadata_fields=metadata_fields,
-            import_batch=side["import_batch"],
-        )
-        return frame, f"import batch #{side['import_batch']}"
+@dataclass(frozen=True)
+class _Side:
+    """One side of a drift comparison or the target of a data-quality report, looked up: its
+    description and how to read it. A side read from a file (a version, a posted batch) needs
+    no database connection, so it can be read in a thread beside a database read."""
+
+    name: str
+    read: Callable[[], pd.DataFrame]
+    from_database: bool
+
+
+def _side(dataset: Dataset, side: dict[str, Any], *, ordered: bool = True) -> _Side:
+    """``{"dataset": true}`` (every item that isn't augmented), ``{"import_batch": id}``,
+    ``{"version": n}`` (a frozen version's file) or ``{"file": path}`` (a batch a pipeline
+    posted, not stored as items). ``ordered``: rows in item order (a report that names rows
+    needs it; a comparison of distributions doesn't)."""
     if "version" in side:
-        return _version_frame(dataset, int(side["version"])), f"version {side['version']}"
+        version = _version(dataset, int(side["version"]))
+        return _Side(f"version {side['version']}", lambda: _version_frame(version), False)
     if "file" in side:
-        return _file_frame(side["file"]), f"posted file {side.get('name') or side['file']}"
-    frame = selectors.items_frame(
-        dataset=dataset, data_fields=data_fields, metadata_fields=metadata_fields
-    )
-    return frame, "the whole dataset"
+        path = side["file"]
+        return _Side(f"posted file {side.get('name') or path}", lambda: _file_frame(path), False)
+    batch = side.get("import_batch")
+
+    def read() -> pd.DataFrame:
+        return selectors.items_frame(
+            dataset=dataset,
+            data_fields=list(dataset.data_fields),
+            metadata_fields=list(dataset.metadata_fields),
+            import_batch=batch,
+            ordered=ordered,
+        )
+
+    return _Side("the whole dataset" if batch is None else f"import batch #{batch}", read, True)
+
+
+def drift_side(*, dataset: Dataset, side: dict[str, Any]) -> tuple[pd.DataFrame, str]:
+    """One side (:func:`_side`) as a frame of fields (Arrow-backed text values, rows in item
+    order) plus ``__label``, and its description."""
+    found = _side(dataset, side)
+    return found.read(), found.name
+
+
+def _read_sides(sides: Sequence[_Side]) -> list[pd.DataFrame]:
+    """Each side's frame. Files are read in threads while this one reads the database: Arrow's
+    parsing and the database server then each have a core."""
+    with ThreadPoolExecutor(max_workers=len(sides)) as pool:
+        files = {i: pool.submit(s.read) for i, s in enumerate(sides) if not s.from_database}
+        frames = {i: s.read() for i, s in enumerate(sides) if s.from_database}
+        return [files[i].result() if i in files else frames[i] for i in range(len(sides))]
+
+
+TEXT = pd.ArrowDtype(pa.string())  # field values as the drift and data-quality readers give them
 
 
 def _text_value(value: Any) -> str | None:
-    """A posted value as the workbench stores field values: text, blanks as None."""
+    """A parsed value as the workbench stores field values: text (true/false for booleans,
+    JSON for lists and objects), blanks as None."""
     if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, str):
         return value
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
     return str(value)
 
 
-def _text_values(values: pd.Series) -> pd.Series:
-    return values.map(_text_value)
+Arrow: TypeAlias = pa.Array | pa.ChunkedArray  # a column of values in Arrow
+VERSION_BATCH_ROWS = 65_536  # a version is read this many rows at a time (its JSON ~15 MB)
+
+
+def _arrow_texts(column: Arrow) -> Arrow:
+    """An Arrow column as field values (:func:`_text_value`), kept in Arrow: no Python object
+    per value but for nested ones."""
+    kind = column.type
+    if pa.types.is_large_string(kind):
+        column = column.cast(pa.string())
+    elif pa.types.is_boolean(kind):
+        column = pc.if_else(column, "true", "false")
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind):
+        column = pc.cast(column, pa.string())
+    elif pa.types.is_dictionary(kind):
+        column = pc.cast(column.cast(kind.value_type), pa.string())
+    elif not pa.types.is_string(kind):  # nested, or null everywhere
+        column = pa.array([_text_value(v) for v in column.to_pylist()], type=pa.string())
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+
+
+def _frame(columns: dict[str, Arrow], rows: int) -> pd.DataFrame:
+    """Field values in Arrow as a frame of Arrow-backed text (no copy)."""
+    return pd.DataFrame(
+        {name: pd.Series(values, dtype=TEXT) for name, values in columns.items()},
+        index=pd.RangeIndex(rows),
+    )
+
+
+def _json_lines(body: pa.Buffer) -> tuple[dict[str, Arrow], int]:
+    """JSON lines (an object each) as field values (:func:`_arrow_texts`) and their number,
+    parsed column-wise by Arrow. Strings stay the text they were (Arrow would read dates as
+    timestamps); where a field changes type between rows Arrow refuses, and the lines are
+    parsed one by one."""
+    options = pj.ReadOptions(block_size=1 << 22)  # 4 MB blocks, parsed in parallel
+    try:
+        table = pj.read_json(pa.BufferReader(body), read_options=options)
+        if any(pa.types.is_temporal(field.type) for field in table.schema):
+            schema = pa.schema(
+                pa.field(f.name, pa.string()) if pa.types.is_temporal(f.type) else f
+                for f in table.schema
+            )
+            table = pj.read_json(
+                pa.BufferReader(body),
+                read_options=options,
+                parse_options=pj.ParseOptions(explicit_schema=schema),
+            )
+        return {n: _arrow_texts(table.column(n)) for n in table.column_names}, table.num_rows
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    records = []
+    for number, line in enumerate(body.to_pybytes().splitlines(), start=1):
+        if line.strip():
+            record = orjson.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError(f"line {number} is not a JSON object")
+            records.append(record)
+    names = dict.fromkeys(name for record in records for name in record)
+    columns: dict[str, Arrow] = {
+        name: pa.array([_text_value(r.get(name)) for r in records], type=pa.string())
+        for name in names
+    }
+    return columns, len(records)
+
+
+def _json_texts(texts: Arrow) -> dict[str, Arrow]:
+    """JSON objects (one text each, None for none) as field values, one row each."""
+    if len(texts) == 0:
+        return {}
+    kind = texts.type
+    lines = pc.binary_join_element_wise(
+        pc.fill_null(texts, pa.scalar("{}", kind)), pa.scalar("", kind), pa.scalar("\n", kind)
+    )
+    pieces = []  # each chunk's characters: its data buffer between its first and last offset
+    for chunk in lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]:
+        if len(chunk):
+            width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+            _, offsets, characters = chunk.buffers()
+            ends = np.frombuffer(offsets, dtype=width)[[chunk.offset, chunk.offset + len(chunk)]]
+            pieces.append(memoryview(characters[int(ends[0]) : int(ends[1])]))
+    columns, rows = _json_lines(pa.py_buffer(b"".join(pieces)))
+    if rows != len(texts):
+        raise ValueError(f"{len(texts):,} JSON texts gave {rows:,} rows")
+    return columns
 
 
 def _file_frame(path: str) -> pd.DataFrame:
-    """A posted batch: CSV (all text), JSON lines or Parquet; a ``label`` column, if any,
-    becomes ``__label``."""
+    """A posted batch: CSV (all text), JSON lines or Parquet, as field values; a ``label``
+    column, if any, becomes ``__label``."""
     fmt = DRIFT_FILE_FORMATS.get("." + path.rsplit(".", 1)[-1].lower())
     with default_storage.open(path, "rb") as handle:
         if fmt == "csv":
-            frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
-        elif fmt == "jsonl":
-            frame = pd.read_json(handle, lines=True, dtype=False)
-        else:
-            frame = pd.read_parquet(handle)
-    frame = frame.rename(columns={"label": "__label"})
-    return frame.apply(_text_values) if len(frame) else frame
-
-
-def _json_frame(texts: pd.Series) -> pd.DataFrame:
-    """JSON objects (one text each) as a frame of text values, parsed column-wise by Arrow;
-    nested values become JSON text. Rows whose fields change type fall back to one-by-one."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.json as pj
-
-    if texts.empty:
-        return pd.DataFrame(index=texts.index)
-    try:
-        table = pj.read_json(
-            io.BytesIO("\n".join(texts.tolist()).encode()),
-            read_options=pj.ReadOptions(block_size=1 << 26),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        parsed = pd.DataFrame([orjson.loads(v) for v in texts], index=texts.index)
-        return parsed.apply(_text_values) if len(parsed.columns) else parsed
-    columns: dict[str, Any] = {}
-    for name in table.column_names:
-        column = table.column(name)
-        kind = column.type
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            values = column.to_pandas()
-        elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
-            values = pc.cast(column, pa.string()).to_pandas()
-        else:  # nested, or null everywhere
-            values = pd.Series(
-                [None if v is None else orjson.dumps(v).decode() for v in column.to_pylist()]
+            # Every column as text; only a missing value (an empty field) is missing.
+            header = pa_csv.open_csv(handle).schema.names
+            handle.seek(0)
+            table = pa_csv.read_csv(
+                handle,
+                convert_options=pa_csv.ConvertOptions(
+                    column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False
+                ),
             )
-        columns[name] = values.where(values != "", None).astype(object)
-    return pd.DataFrame(columns, index=texts.index)
+        elif fmt == "jsonl":
+            columns, rows = _json_lines(pa.py_buffer(handle.read()))
+            return _frame(columns, rows).rename(columns={"label": "__label"})
+        else:
+            table = pq.read_table(handle)
+    columns = {name: _arrow_texts(table.column(name)) for name in table.column_names}
+    return _frame(columns, table.num_rows).rename(columns={"label": "__label"})
 
 
-def _version_frame(dataset: Dataset, number: int) -> pd.DataFrame:
-    """A frozen version's items: its Parquet file's data and metadata JSON, flattened."""
-    import pyarrow.parquet as pq
-
+def _version(dataset: Dataset, number: int) -> Any:
     from labeling.versions import versions_of
 
     version = versions_of(dataset_id=dataset.pk).filter(number=number).first()
     if version is None:
         raise BadInput(f"There is no version {number} of this dataset.")
+    return version
 
+
+def _version_frame(version: Any) -> pd.DataFrame:
+    """A frozen version's items that aren't augmented: its Parquet file's data and metadata
+    JSON as field values (a data field wins over a metadata field of the same name), and the
+    reference label as ``__label``. Read in batches of rows: only the fields' values, not the
+    whole JSON, are ever in memory at once."""
+    columns: dict[str, list[Arrow]] = {}
+    labels: list[Arrow] = []
+    rows = 0
+    read = ["data", "metadata", "origin", "reference_label"]
     with version.file.open("rb") as handle:
-        table = pq.read_table(handle, columns=["data", "metadata", "origin", "reference_label"])
-    frame = table.to_pandas()
-    frame = frame[frame["origin"] != "augmented"].reset_index(drop=True)
-    data = _json_frame(frame["data"])
-    meta = _json_frame(frame["metadata"])
-    meta = meta.drop(columns=[c for c in meta.columns if c in data.columns])
-    out = pd.concat([data, meta], axis=1)
-    out["__label"] = frame["reference_label"].to_numpy()
-    return out
+        for batch in pq.ParquetFile(handle).iter_batches(VERSION_BATCH_ROWS, columns=read):
+            batch = batch.filter(pc.not_equal(batch.column("origin"), "augmented"))
+            n = batch.num_rows
+            if n == 0:
+                continue
+            data = _json_texts(batch.column("data"))
+            metadata = _json_texts(batch.column("metadata"))
+            fields = data | {k: v for k, v in metadata.items() if k not in data}
+            for name in [name for name in fields if name not in columns]:  # first seen here
+                columns[name] = [pa.nulls(rows, pa.string())]
+            for name, chunks in columns.items():
+                values = fields.get(name, pa.nulls(n, pa.string()))
+                chunks += values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+            labels.append(batch.column("reference_label"))
+            rows += n
+    frame = {name: pa.chunked_array(chunks, pa.string()) for name, chunks in columns.items()}
+    frame["__label"] = pa.chunked_array(labels, pa.string())
+    return _frame(frame, rows)
 
 
 def drift_run(*, dataset: Dataset, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -1459,11 +1576,10 @@ def drift_run(*, dataset: Dataset, params: dict[str, Any], progress: Progress) -
     verdict."""
     from quality.analysis.drift import FieldKind, Thresholds, drift_report
 
-    progress(0, 1, "Reading the reference")
+    progress(0, 1, "Reading the reference and the current batch")
     try:
-        reference, reference_name = drift_side(dataset=dataset, side=params["reference"])
-        progress(0.3, 1, "Reading the current batch")
-        current, current_name = drift_side(dataset=dataset, side=params["current"])
+        sides = [_side(dataset, params[key], ordered=False) for key in ("reference", "current")]
+        reference, current = _read_sides(sides)
     except BadInput as exc:
         raise JobError(exc.message) from exc
     except (ValueError, OSError) as exc:
@@ -1505,8 +1621,8 @@ def drift_run(*, dataset: Dataset, params: dict[str, Any], progress: Progress) -
     result = report.to_dict()
     return {
         **result,
-        "reference": {**params["reference"], "name": reference_name, "rows": len(reference)},
-        "current": {**params["current"], "name": current_name, "rows": len(current)},
+        "reference": {**params["reference"], "name": sides[0].name, "rows": len(reference)},
+        "current": {**params["current"], "name": sides[1].name, "rows": len(current)},
         "drifted_fields": report.drifted_fields,
         "reasons": report.reasons,
         "ignored_columns": ignored,

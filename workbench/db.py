@@ -77,26 +77,19 @@ def query_columns(sql: str, params: Sequence[Any], dtypes: Sequence[str]) -> lis
     import numpy as np
 
     if is_postgres():
-        import io
-
         import pyarrow as pa
         import pyarrow.csv as pa_csv
 
-        buffer = io.BytesIO()
-        with connection.cursor() as cursor:
-            inner = cursor.mogrify(sql, params) if params else sql
-            with cursor.cursor.copy(f"COPY ({inner}) TO STDOUT WITH (FORMAT csv)") as copy:
-                for block in copy:
-                    buffer.write(block)
+        body = _copy_csv(sql, params)
         names = [f"c{i}" for i in range(len(dtypes))]
-        if buffer.tell() == 0:
+        if body is None:
             return [np.array([], dtype=d) for d in dtypes]
         types = {
             n: pa.float64() if d.startswith("float") else pa.int64()
             for n, d in zip(names, dtypes, strict=True)
         }
         table = pa_csv.read_csv(
-            io.BytesIO(buffer.getvalue()),
+            pa.BufferReader(body),
             read_options=pa_csv.ReadOptions(column_names=names),
             convert_options=pa_csv.ConvertOptions(column_types=types),
         )
@@ -112,6 +105,21 @@ def query_columns(sql: str, params: Sequence[Any], dtypes: Sequence[str]) -> lis
         fill = float("nan") if dtype.startswith("float") else 0
         out.append(np.array([fill if r[i] is None else r[i] for r in rows], dtype=dtype))
     return out
+
+
+def _copy_csv(sql: str, params: Sequence[Any]) -> Any:
+    """The query's rows as CSV by COPY … TO STDOUT, in one Arrow buffer (None for no rows)."""
+    import io
+
+    import pyarrow as pa
+
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        inner = cursor.mogrify(sql, params) if params else sql
+        with cursor.cursor.copy(f"COPY ({inner}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for row in copy:  # the server sends a message a row
+                buffer.write(row)
+    return pa.py_buffer(buffer.getbuffer()) if buffer.tell() else None
 
 
 def query_frame(
@@ -130,22 +138,21 @@ def query_frame(
 
     names = [name for name, _ in columns]
     if is_postgres():
-        import io
-
         import pyarrow as pa
         import pyarrow.csv as pa_csv
 
-        buffer = io.BytesIO()
-        with connection.cursor() as cursor:
-            inner = cursor.mogrify(sql, params) if params else sql
-            with cursor.cursor.copy(f"COPY ({inner}) TO STDOUT WITH (FORMAT csv)") as copy:
-                for block in copy:
-                    buffer.write(block)
-        if buffer.tell() == 0:
-            return pd.DataFrame({n: pd.Series([], dtype=_pandas_dtype(d)) for n, d in columns})
+        body = _copy_csv(sql, params)
+        if body is None:
+            empty = {
+                n: pd.Series([], dtype=_arrow_string() if arrow_strings else _pandas_dtype(d))
+                if d == "str"
+                else pd.Series([], dtype=d)
+                for n, d in columns
+            }
+            return pd.DataFrame(empty)
         kinds = {"int64": pa.int64(), "float64": pa.float64(), "str": pa.string()}
         table = pa_csv.read_csv(
-            io.BytesIO(buffer.getvalue()),
+            pa.BufferReader(body),
             read_options=pa_csv.ReadOptions(column_names=names),
             # An unquoted empty field is NULL; a quoted one ("") is the empty string.
             convert_options=pa_csv.ConvertOptions(
@@ -170,12 +177,20 @@ def query_frame(
     for i, (name, dtype) in enumerate(columns):
         if dtype == "str":
             frame[name] = pd.Series(
-                [None if r[i] is None else str(r[i]) for r in rows], dtype=object
+                [None if r[i] is None else str(r[i]) for r in rows],
+                dtype=_arrow_string() if arrow_strings else object,
             )
         else:
             fill = float("nan") if dtype == "float64" else 0
             frame[name] = pd.Series([fill if r[i] is None else r[i] for r in rows], dtype=dtype)
     return pd.DataFrame(frame)
+
+
+def _arrow_string() -> Any:
+    import pandas as pd
+    import pyarrow as pa
+
+    return pd.ArrowDtype(pa.string())
 
 
 def _pandas_dtype(dtype: str) -> str:

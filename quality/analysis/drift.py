@@ -49,14 +49,19 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import threading
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api import types as ptypes
 from scipy import special, stats
 from scipy.spatial.distance import jensenshannon
@@ -81,6 +86,9 @@ DEFAULT_MAX_CATEGORIES = 50
 OTHER = "(other)"
 # scipy's ks_2samp(method="auto") is exact up to this sample size and asymptotic above it.
 KS_EXACT_MAX_N = 10_000
+# Fields are compared in parallel threads when both sides have this many rows.
+PARALLEL_MIN_ROWS = 100_000
+_EXACT_KS = threading.Lock()  # warnings.catch_warnings is process-wide: one thread at a time
 # Where scipy's asymptotic p-value is 2 · smirnov(n, D) summed term by term (its kolmogn sf
 # branch for 2.2 ≤ n·D² < 370, and smirnov's exact series up to n = 1e6), the series is summed
 # vectorised here once n exceeds SMIRNOV_SERIES_MIN_N: scipy's loop takes a second per field at
@@ -501,11 +509,7 @@ def _numbers_only(values: pd.Series) -> bool:
     """Whether every value is a number or a number written as text (booleans are not)."""
     if values.dtype == object and values.map(lambda v: isinstance(v, bool | np.bool_)).any():
         return False
-    try:
-        converted = pd.to_numeric(values, errors="coerce")
-    except (TypeError, ValueError):
-        return False
-    return not bool(converted.isna().any())
+    return not bool(np.isnan(_parse_numbers(values)).any())
 
 
 def field_kind(series: pd.Series) -> FieldKind:
@@ -558,20 +562,29 @@ def _numbers(series: pd.Series) -> tuple[FloatArray, int]:
         raw = np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
         values = raw[~np.isnan(raw)]
     else:
-        present = series[~_blank(series)]
-        try:  # fast when every value parses; pd.to_numeric is three times slower
-            converted = present.astype(np.float64)
-        except (TypeError, ValueError):
-            try:
-                converted = pd.to_numeric(present, errors="coerce")
-            except (TypeError, ValueError):
-                converted = present.map(_number_or_nan)
-        values = np.asarray(converted.to_numpy(dtype=np.float64, na_value=np.nan))
+        values = _parse_numbers(series[~_blank(series)])
         invalid = int(np.isnan(values).sum())
         values = values[~np.isnan(values)]
     finite = np.isfinite(values)
     invalid += int(values.size - np.count_nonzero(finite))
     return np.sort(values[finite]), invalid
+
+
+def _parse_numbers(present: pd.Series) -> FloatArray:
+    """Values written as text (or objects) as floats, NaN where one is not a number."""
+    if ptypes.is_string_dtype(present.dtype) and not ptypes.is_object_dtype(present.dtype):
+        # Arrow-backed text: Arrow's own parser, ten times faster than pandas' astype.
+        with contextlib.suppress(pa.ArrowInvalid):
+            parsed = pc.cast(pa.array(present), pa.float64())
+            return np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
+    try:  # fast when every value parses; pd.to_numeric is three times slower
+        converted = present.astype(np.float64)
+    except (TypeError, ValueError):
+        try:
+            converted = pd.to_numeric(present, errors="coerce")
+        except (TypeError, ValueError):
+            converted = present.map(_number_or_nan)
+    return np.asarray(converted.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
 
 
 def _number_or_nan(value: Any) -> float:
@@ -710,7 +723,7 @@ def _ks_and_wasserstein(
     # width is 0, so the sum is scipy's.
     wasserstein = float(np.vecdot(np.abs(gap[:-1]), np.diff(values)))
     if max(n_ref, n_cur) <= KS_EXACT_MAX_N:
-        with warnings.catch_warnings(record=True) as caught:
+        with _EXACT_KS, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = stats.ks_2samp(reference, current)
         # scipy falls back to the asymptotic p-value (and says so) when the exact one fails.
@@ -1217,19 +1230,24 @@ def drift_report(
     if len(set(ref_columns)) != len(ref_columns) or len(set(cur_columns)) != len(cur_columns):
         raise ValueError("a field name appears twice in the reference or the current batch")
 
-    results = []
-    for name in names:
+    def compare(name: str) -> FieldDrift:
         in_ref = name in reference.columns
         in_cur = name in current.columns
         ref_series = reference[name] if in_ref else pd.Series([], dtype=object)
         cur_series = current[name] if in_cur else pd.Series([], dtype=object)
         kind = kinds.get(name) or _detect_kind(ref_series) or field_kind(cur_series)
         if not in_cur and len(current):
-            results.append(_absent_field(name, kind, ref_series, "reference"))
-        elif not in_ref and len(reference):
-            results.append(_absent_field(name, kind, cur_series, "current"))
-        else:
-            results.append(_compare_field(name, kind, ref_series, cur_series, settings))
+            return _absent_field(name, kind, ref_series, "reference")
+        if not in_ref and len(reference):
+            return _absent_field(name, kind, cur_series, "current")
+        return _compare_field(name, kind, ref_series, cur_series, settings)
+
+    # Fields are independent and their work on large sides is mostly numpy's and Arrow's,
+    # which let go of the GIL: one thread a core.
+    large = min(len(reference), len(current)) >= PARALLEL_MIN_ROWS
+    threads = (os.cpu_count() or 1) if large else 1
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(names)))) as pool:
+        results = list(pool.map(compare, names))
 
     volume = _volume(len(reference), len(current), thresholds)
     labels = _label_drift(LABELS, reference_labels, current_labels, settings)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from scipy import special, stats
 from scipy.spatial.distance import jensenshannon
@@ -219,6 +220,36 @@ def test_the_verdict_lists_every_reason(shifted_report: DriftReport) -> None:
     assert {line.split(":")[0] for line in data["reasons"]} == SHIFTED
     table = {row["field"]: row for row in data["table"]}
     assert {name for name, row in table.items() if row["drifted"]} == SHIFTED
+
+
+def stored_text(frame: pd.DataFrame, dtype: Any) -> pd.DataFrame:
+    """The batch as the workbench stores field values (text; true/false; blanks missing), in
+    Python strings (``object``) or Arrow-backed text."""
+
+    def text(value: Any) -> str | None:
+        if isinstance(value, bool | np.bool_):
+            return "true" if value else "false"
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return str(value)
+
+    return pd.DataFrame(
+        {name: pd.Series([text(v) for v in frame[name]], dtype=dtype) for name in frame.columns}
+    )
+
+
+def test_arrow_backed_text_gives_the_same_report_as_python_strings(
+    reference: pd.DataFrame, shifted: pd.DataFrame
+) -> None:
+    # The job reads both sides as Arrow-backed text (quality.services.drift_side); a posted
+    # CSV arrives as Python strings. Every statistic is the same whichever the storage.
+    arrow, objects = pd.ArrowDtype(pa.string()), object
+    expected = drift_report(stored_text(reference, objects), stored_text(shifted, objects))
+    for ref_dtype, cur_dtype in ((arrow, arrow), (arrow, objects), ("str", arrow)):
+        report = drift_report(stored_text(reference, ref_dtype), stored_text(shifted, cur_dtype))
+        assert report.to_dict() == expected.to_dict()
+    assert set(expected.drifted_fields) == SHIFTED
+    assert {f.field: f.kind for f in expected.fields} == KINDS
 
 
 # --- Statistics against scipy -------------------------------------------------------------------
