@@ -3,6 +3,7 @@ from django.contrib import admin
 from labeling.models import (
     Annotation,
     Dataset,
+    DatasetVersion,
     Decision,
     ImportBatch,
     Item,
@@ -104,3 +105,21 @@ class LabelEventAdmin(admin.ModelAdmin):
 
 admin.site.register(Decision)
 admin.site.register(Membership)
+
+
+@admin.register(DatasetVersion)
+class DatasetVersionAdmin(admin.ModelAdmin):
+    """Frozen versions are immutable: the admin shows them and changes nothing."""
+
+    list_display = ["id", "dataset", "number", "item_count", "digest", "created_by", "created_at"]
+    list_select_related = ["dataset", "created_by"]
+    readonly_fields = [f.name for f in DatasetVersion._meta.fields]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

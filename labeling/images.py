@@ -57,11 +57,16 @@ def stored_files(prefix: str) -> Iterator[str]:
         yield from stored_files(f"{prefix}/{folder}")
 
 
+def delete_files(prefix: str) -> None:
+    """Remove every stored file under ``prefix``."""
+    storage = _storage()
+    for name in list(stored_files(prefix)):
+        storage.delete(name)
+
+
 def discard(dataset_id: int, batch_id: int) -> None:
     """Remove the images an import stored (when it fails or was only a preview)."""
-    storage = _storage()
-    for name in list(stored_files(f"{dataset_prefix(dataset_id)}/{batch_id}")):
-        storage.delete(name)
+    delete_files(f"{dataset_prefix(dataset_id)}/{batch_id}")
 
 
 def open_file(dataset_id: int, path: str) -> File[bytes] | None:

@@ -194,9 +194,16 @@ def dataset_update(*, dataset: Dataset, **fields: Any) -> Dataset:
 
 
 def dataset_delete(*, dataset: Dataset) -> None:
-    """Delete a dataset with everything in it, in bulk (a million items never load as objects)."""
+    """Delete a dataset with everything in it, in bulk (a million items never load as objects),
+    and then its stored files: imported files, images and frozen versions, batches posted for
+    drift reports and what its jobs stored."""
     files = [
         f for f in ImportBatch.objects.filter(dataset=dataset).values_list("file", flat=True) if f
+    ]
+    folders = [
+        images.dataset_prefix(dataset.pk),  # images and versions
+        f"drift/{dataset.pk}",
+        *(f"jobs/{pk}" for pk in Job.objects.filter(dataset=dataset).values_list("pk", flat=True)),
     ]
     items = "SELECT id FROM labeling_item WHERE dataset_id = %s"
     with transaction.atomic():
@@ -212,6 +219,8 @@ def dataset_delete(*, dataset: Dataset) -> None:
     storage = ImportBatch._meta.get_field("file").storage
     for name in files:
         storage.delete(name)
+    for folder in folders:
+        images.delete_files(folder)
 
 
 @transaction.atomic

@@ -18,8 +18,13 @@ def admin_client_logged_in(client: Any, db: None) -> Any:
 
 
 def test_admin_pages_load(admin_client_logged_in: Any, dataset: Dataset, upload: Any) -> None:
+    from labeling.versions import version_freeze
+
     upload(dataset, "a.csv", "id,text,worker,label\n1,a,W1,positive\n")
+    version = version_freeze(dataset=dataset)
     for path in [
+        "labeling/datasetversion/",
+        f"labeling/datasetversion/{version.pk}/change/",
         "labeling/dataset/",
         f"labeling/dataset/{dataset.pk}/change/",
         "labeling/dataset/add/",
@@ -68,3 +73,24 @@ def test_create_dataset_with_labels_and_members_in_the_admin(
     dataset = Dataset.objects.get(name="Admin-made")
     assert list(dataset.labels.values_list("name", "hotkey")) == [("yes", "y"), ("no", "n")]
     assert Membership.objects.get(dataset=dataset).user == owner
+
+
+def test_frozen_versions_cannot_be_changed_in_the_admin(
+    admin_client_logged_in: Any, dataset: Dataset, upload: Any
+) -> None:
+    from labeling.models import DatasetVersion
+    from labeling.versions import version_freeze
+
+    upload(dataset, "a.csv", "id,text,worker,label\n1,a,W1,positive\n")
+    version = version_freeze(dataset=dataset, note="kept")
+
+    assert admin_client_logged_in.get("/admin/labeling/datasetversion/add/").status_code == 403
+    response = admin_client_logged_in.post(
+        f"/admin/labeling/datasetversion/{version.pk}/change/", {"note": "changed"}
+    )
+    assert response.status_code == 403
+    response = admin_client_logged_in.post(
+        f"/admin/labeling/datasetversion/{version.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 403
+    assert DatasetVersion.objects.get(pk=version.pk).note == "kept"

@@ -382,11 +382,28 @@ def test_a_retried_freeze_job_makes_no_second_version(labelled: Dataset, owner: 
     assert DatasetVersion.objects.filter(dataset=labelled).count() == 1
 
 
-def test_deleting_a_dataset_deletes_its_versions(labelled: Dataset, owner: Any) -> None:
-    version_freeze(dataset=labelled)
-    version_freeze(dataset=labelled)
+def test_deleting_a_dataset_deletes_its_versions_and_stored_files(
+    labelled: Dataset, owner: Any
+) -> None:
+    from django.core.files.base import ContentFile
+
+    from labeling import images
+
+    frozen = [version_freeze(dataset=labelled).file.name for _ in range(2)]
+    job = Job.objects.create(kind="slices", dataset=labelled)
+    others = [
+        default_storage.save(f"drift/{labelled.pk}/posted.csv", ContentFile(b"a\n1\n")),
+        default_storage.save(f"jobs/{job.pk}/slices.npz", ContentFile(b"x")),
+    ]
+    kept = default_storage.save(f"drift/{labelled.pk + 1}/posted.csv", ContentFile(b"a\n1\n"))
+    assert all(default_storage.exists(name) for name in [*frozen, *others])
+
     services.dataset_delete(dataset=labelled)
+
     assert not DatasetVersion.objects.exists()
+    assert not any(default_storage.exists(name) for name in [*frozen, *others])
+    assert list(images.stored_files(images.dataset_prefix(labelled.pk))) == []
+    assert default_storage.exists(kept)  # another dataset's
 
 
 @pytest.mark.django_db(transaction=True)
