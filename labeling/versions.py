@@ -42,7 +42,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from labeling.exporting import export_stream, parquet_stream
 from labeling.models import Dataset, DatasetVersion, Item, Label, LabelEvent
 from labeling.selectors import ITEM_EXPORT_COLUMNS, ExportChunk, dataset_state, export_chunks
-from workbench import db
+from workbench import db, field_values
 from workbench.jobs import JobError
 from workbench.models import Job
 
@@ -58,6 +58,11 @@ ProgressFn = Callable[[float, float | None, str], None]
 
 def version_file_name(dataset_id: int, number: int) -> str:
     return f"datasets/{dataset_id}/versions/{number}.parquet"
+
+
+def version_fields_name(frozen_name: str) -> str:
+    """Where a version's field table is kept: beside its file."""
+    return frozen_name.removesuffix(".parquet") + ".fields.parquet"
 
 
 # Freezing --------------------------------------------------------------------------------------
@@ -258,7 +263,11 @@ def version_freeze(
     if job_id is not None and (done := DatasetVersion.objects.filter(job_id=job_id).first()):
         return done  # a retried job: its version exists already
     tally = _Tally()
-    with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as frozen:
+    temp_dir = settings.FILE_UPLOAD_TEMP_DIR
+    with (
+        tempfile.TemporaryFile(dir=temp_dir) as frozen,
+        tempfile.TemporaryFile(dir=temp_dir) as table,
+    ):
         with _dataset_snapshot(dataset) as (facts, chunks):
             total = facts.state["items"]
             if not total:
@@ -273,6 +282,10 @@ def version_freeze(
 
             for part in parquet_stream(tallied()):
                 frozen.write(part)
+        size = frozen.tell()
+        if progress is not None:
+            progress(tally.items, total, "Indexing the fields for drift and data-quality reports")
+        _field_table(frozen, facts, table)
         return _version_store(
             dataset_id=dataset.pk,
             job_id=job_id,
@@ -286,31 +299,56 @@ def version_freeze(
                 "label_distribution": _distribution(tally, facts.label_names),
                 "data_fields": facts.data_fields,
                 "metadata_fields": facts.metadata_fields,
-                "file_size": frozen.tell(),
+                "file_size": size,
                 "dataset_state": facts.state,
                 "quality": _quality_summary(dataset.pk),
             },
             frozen=frozen,
+            fields_table=table,
         )
+
+
+def _field_table(frozen: IO[bytes], facts: _Facts, table: IO[bytes]) -> None:
+    """Write the version's field table (``workbench.field_values.version_batches``: every
+    field as text, the origin and the reference label) as Parquet, from the frozen file: the
+    drift and data-quality reports read a version's fields from it without parsing JSON."""
+    import pyarrow.parquet as pq
+
+    names = list(dict.fromkeys([*facts.data_fields, *facts.metadata_fields]))
+    frozen.seek(0)
+    with pq.ParquetWriter(table, field_values.version_schema(names), compression="zstd") as out:
+        for batch in field_values.version_batches(
+            frozen, data_fields=facts.data_fields, metadata_fields=facts.metadata_fields
+        ):
+            out.write_batch(batch)
 
 
 @transaction.atomic
 def _version_store(
-    *, dataset_id: int, job_id: int | None, fields: dict[str, Any], frozen: IO[bytes]
+    *,
+    dataset_id: int,
+    job_id: int | None,
+    fields: dict[str, Any],
+    frozen: IO[bytes],
+    fields_table: IO[bytes],
 ) -> DatasetVersion:
-    """Number the version (under a lock on the dataset row), store its file and its row."""
+    """Number the version (under a lock on the dataset row), store its file, its field table
+    and its row."""
     Dataset.objects.select_for_update().filter(pk=dataset_id).first()
     if job_id is not None and (done := DatasetVersion.objects.filter(job_id=job_id).first()):
         return done
     parent = DatasetVersion.objects.filter(dataset_id=dataset_id).order_by("-number").first()
     number = parent.number + 1 if parent else 1
     name = version_file_name(dataset_id, number)
-    # No version has this number yet, so a file under its name is left from an attempt that
-    # died before its commit: replace it rather than let the storage pick another name.
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    frozen.seek(0)
-    stored = default_storage.save(name, File(frozen, name=name))
+    stored = ""
+    for file_name, content in ((name, frozen), (version_fields_name(name), fields_table)):
+        # No version has this number yet, so a file under its name is left from an attempt
+        # that died before its commit: replace it rather than let the storage pick another name.
+        if default_storage.exists(file_name):
+            default_storage.delete(file_name)
+        content.seek(0)
+        saved = default_storage.save(file_name, File(content, name=file_name))
+        stored = stored or saved
     return DatasetVersion.objects.create(
         dataset_id=dataset_id,
         number=number,
@@ -351,6 +389,28 @@ def _open(version: DatasetVersion) -> Any:
     if not name:  # pragma: no cover - a version is stored with its file
         raise NotFound(f"Version {version.number} has no file.")
     return default_storage.open(name, "rb")
+
+
+def version_fields(*, version: DatasetVersion) -> Any:
+    """The version's field table (a ``pyarrow.Table``: each of the version's fields as text,
+    ``__origin`` and ``__label``; see ``workbench.field_values``), one row per item in the
+    version's order. Versions frozen before field tables existed have theirs made from the
+    frozen file's JSON on the spot."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = version_fields_name(version.file.name or "")
+    if default_storage.exists(name):
+        with default_storage.open(name, "rb") as file:
+            return pq.read_table(file)
+    names = list(dict.fromkeys([*version.data_fields, *version.metadata_fields]))
+    with _open(version) as file:
+        batches = list(
+            field_values.version_batches(
+                file, data_fields=version.data_fields, metadata_fields=version.metadata_fields
+            )
+        )
+    return pa.Table.from_batches(batches, schema=field_values.version_schema(names))
 
 
 def version_file_chunks(*, version: DatasetVersion, size: int = 1 << 20) -> Iterator[bytes]:

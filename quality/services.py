@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +16,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import pyarrow.json as pj
 import pyarrow.parquet as pq
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -36,7 +35,7 @@ from quality.analysis.agreement import (
 )
 from quality.analysis.consensus import Consensus, dawid_skene, dawid_skene_apply, majority_vote
 from quality.models import LabelIssue, ModelRun
-from workbench import db
+from workbench import db, field_values
 from workbench.errors import BadInput
 from workbench.jobs import JobError, Progress
 
@@ -1405,109 +1404,6 @@ def _read_sides(sides: Sequence[_Side]) -> list[pd.DataFrame]:
         return [files[i].result() if i in files else frames[i] for i in range(len(sides))]
 
 
-TEXT = pd.ArrowDtype(pa.string())  # field values as the drift and data-quality readers give them
-
-
-def _text_value(value: Any) -> str | None:
-    """A parsed value as the workbench stores field values: text (true/false for booleans,
-    JSON for lists and objects), blanks as None."""
-    if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return str(value)
-
-
-Arrow: TypeAlias = pa.Array | pa.ChunkedArray  # a column of values in Arrow
-VERSION_BATCH_ROWS = 65_536  # a version is read this many rows at a time (its JSON ~15 MB)
-
-
-def _arrow_texts(column: Arrow) -> Arrow:
-    """An Arrow column as field values (:func:`_text_value`), kept in Arrow: no Python object
-    per value but for nested ones."""
-    kind = column.type
-    if pa.types.is_large_string(kind):
-        column = column.cast(pa.string())
-    elif pa.types.is_boolean(kind):
-        column = pc.if_else(column, "true", "false")
-    elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind):
-        column = pc.cast(column, pa.string())
-    elif pa.types.is_dictionary(kind):
-        column = pc.cast(column.cast(kind.value_type), pa.string())
-    elif not pa.types.is_string(kind):  # nested, or null everywhere
-        column = pa.array([_text_value(v) for v in column.to_pylist()], type=pa.string())
-    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
-
-
-def _frame(columns: dict[str, Arrow], rows: int) -> pd.DataFrame:
-    """Field values in Arrow as a frame of Arrow-backed text (no copy)."""
-    return pd.DataFrame(
-        {name: pd.Series(values, dtype=TEXT) for name, values in columns.items()},
-        index=pd.RangeIndex(rows),
-    )
-
-
-def _json_lines(body: pa.Buffer) -> tuple[dict[str, Arrow], int]:
-    """JSON lines (an object each) as field values (:func:`_arrow_texts`) and their number,
-    parsed column-wise by Arrow. Strings stay the text they were (Arrow would read dates as
-    timestamps); where a field changes type between rows Arrow refuses, and the lines are
-    parsed one by one."""
-    options = pj.ReadOptions(block_size=1 << 22)  # 4 MB blocks, parsed in parallel
-    try:
-        table = pj.read_json(pa.BufferReader(body), read_options=options)
-        if any(pa.types.is_temporal(field.type) for field in table.schema):
-            schema = pa.schema(
-                pa.field(f.name, pa.string()) if pa.types.is_temporal(f.type) else f
-                for f in table.schema
-            )
-            table = pj.read_json(
-                pa.BufferReader(body),
-                read_options=options,
-                parse_options=pj.ParseOptions(explicit_schema=schema),
-            )
-        return {n: _arrow_texts(table.column(n)) for n in table.column_names}, table.num_rows
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    records = []
-    for number, line in enumerate(body.to_pybytes().splitlines(), start=1):
-        if line.strip():
-            record = orjson.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError(f"line {number} is not a JSON object")
-            records.append(record)
-    names = dict.fromkeys(name for record in records for name in record)
-    columns: dict[str, Arrow] = {
-        name: pa.array([_text_value(r.get(name)) for r in records], type=pa.string())
-        for name in names
-    }
-    return columns, len(records)
-
-
-def _json_texts(texts: Arrow) -> dict[str, Arrow]:
-    """JSON objects (one text each, None for none) as field values, one row each."""
-    if len(texts) == 0:
-        return {}
-    kind = texts.type
-    lines = pc.binary_join_element_wise(
-        pc.fill_null(texts, pa.scalar("{}", kind)), pa.scalar("", kind), pa.scalar("\n", kind)
-    )
-    pieces = []  # each chunk's characters: its data buffer between its first and last offset
-    for chunk in lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]:
-        if len(chunk):
-            width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-            _, offsets, characters = chunk.buffers()
-            ends = np.frombuffer(offsets, dtype=width)[[chunk.offset, chunk.offset + len(chunk)]]
-            pieces.append(memoryview(characters[int(ends[0]) : int(ends[1])]))
-    columns, rows = _json_lines(pa.py_buffer(b"".join(pieces)))
-    if rows != len(texts):
-        raise ValueError(f"{len(texts):,} JSON texts gave {rows:,} rows")
-    return columns
-
-
 def _file_frame(path: str) -> pd.DataFrame:
     """A posted batch: CSV (all text), JSON lines or Parquet, as field values; a ``label``
     column, if any, becomes ``__label``."""
@@ -1524,12 +1420,12 @@ def _file_frame(path: str) -> pd.DataFrame:
                 ),
             )
         elif fmt == "jsonl":
-            columns, rows = _json_lines(pa.py_buffer(handle.read()))
-            return _frame(columns, rows).rename(columns={"label": "__label"})
+            columns, rows = field_values.json_lines(pa.py_buffer(handle.read()))
+            return field_values.frame(columns, rows).rename(columns={"label": "__label"})
         else:
             table = pq.read_table(handle)
-    columns = {name: _arrow_texts(table.column(name)) for name in table.column_names}
-    return _frame(columns, table.num_rows).rename(columns={"label": "__label"})
+    columns = {name: field_values.arrow_texts(table.column(name)) for name in table.column_names}
+    return field_values.frame(columns, table.num_rows).rename(columns={"label": "__label"})
 
 
 def _version(dataset: Dataset, number: int) -> Any:
@@ -1542,33 +1438,15 @@ def _version(dataset: Dataset, number: int) -> Any:
 
 
 def _version_frame(version: Any) -> pd.DataFrame:
-    """A frozen version's items that aren't augmented: its Parquet file's data and metadata
-    JSON as field values (a data field wins over a metadata field of the same name), and the
-    reference label as ``__label``. Read in batches of rows: only the fields' values, not the
-    whole JSON, are ever in memory at once."""
-    columns: dict[str, list[Arrow]] = {}
-    labels: list[Arrow] = []
-    rows = 0
-    read = ["data", "metadata", "origin", "reference_label"]
-    with version.file.open("rb") as handle:
-        for batch in pq.ParquetFile(handle).iter_batches(VERSION_BATCH_ROWS, columns=read):
-            batch = batch.filter(pc.not_equal(batch.column("origin"), "augmented"))
-            n = batch.num_rows
-            if n == 0:
-                continue
-            data = _json_texts(batch.column("data"))
-            metadata = _json_texts(batch.column("metadata"))
-            fields = data | {k: v for k, v in metadata.items() if k not in data}
-            for name in [name for name in fields if name not in columns]:  # first seen here
-                columns[name] = [pa.nulls(rows, pa.string())]
-            for name, chunks in columns.items():
-                values = fields.get(name, pa.nulls(n, pa.string()))
-                chunks += values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-            labels.append(batch.column("reference_label"))
-            rows += n
-    frame = {name: pa.chunked_array(chunks, pa.string()) for name, chunks in columns.items()}
-    frame["__label"] = pa.chunked_array(labels, pa.string())
-    return _frame(frame, rows)
+    """A frozen version's items that aren't augmented, from its field table
+    (``labeling.versions.version_fields``): each field as text and ``__label``."""
+    from labeling.versions import version_fields
+
+    table = version_fields(version=version)
+    table = table.filter(pc.not_equal(table.column(field_values.ORIGIN), "augmented"))
+    table = table.drop_columns([field_values.ORIGIN])
+    columns = {name: table.column(name) for name in table.column_names}
+    return field_values.frame(columns, table.num_rows)
 
 
 def drift_run(*, dataset: Dataset, params: dict[str, Any], progress: Progress) -> dict[str, Any]:

@@ -416,3 +416,24 @@ def test_freezing_outside_a_transaction_reads_one_snapshot(labelled: Dataset, ow
     assert version.dataset_state["items"] == 4
     table = pq.read_table(io.BytesIO(default_storage.open(version.file.name, "rb").read()))
     assert table.num_rows == 4
+
+
+def test_a_frozen_version_keeps_its_field_table_beside_its_file(labelled: Dataset) -> None:
+    from labeling.versions import version_fields, version_fields_name
+
+    version = version_freeze(dataset=labelled)
+    name = version_fields_name(version.file.name)
+    assert name == f"datasets/{labelled.pk}/versions/1.fields.parquet"
+    assert default_storage.exists(name)
+
+    table = version_fields(version=version)
+    assert table.column_names == ["text", "source", "__origin", "__label"]
+    assert table.to_pydict() == {
+        "text": ["Love it", "Meh", "Awful", "No label yet"],
+        "source": ["web", "app", "email", "web"],
+        "__origin": ["imported"] * 4,
+        "__label": ["positive", "neutral", "negative", None],
+    }
+    # Without the table (a version frozen before there were any) the same from the JSON.
+    default_storage.delete(name)
+    assert version_fields(version=version).equals(table)

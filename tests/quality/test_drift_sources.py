@@ -14,7 +14,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from quality.services import TEXT, _file_frame, _frame, _json_texts
+from quality.services import _file_frame
+from workbench.field_values import TEXT, frame, json_texts
 
 # Dates stay the text they were (Arrow alone would make them timestamps), booleans are
 # true/false, nested values JSON, blanks missing.
@@ -36,7 +37,7 @@ EXPECTED = {
 
 
 def json_frame(texts: pa.ChunkedArray) -> pd.DataFrame:
-    return _frame(_json_texts(texts), len(texts))
+    return frame(json_texts(texts), len(texts))
 
 
 def assert_values(frame: pd.DataFrame, expected: dict[str, list[Any]]) -> None:
@@ -110,12 +111,15 @@ def test_a_field_that_changes_type_is_read_row_by_row() -> None:
     assert_values(json_frame(texts), {"a": ["1", "x", "[1]"], "b": [None, "true", None]})
 
 
-def test_a_version_is_read_in_batches_and_leaves_augmented_items_out(monkeypatch: Any) -> None:
+def test_a_version_without_a_field_table_is_read_from_its_json_in_batches(
+    db: None, monkeypatch: Any
+) -> None:
+    # A version frozen before field tables existed: its fields come from the frozen file's
+    # JSON, a batch of rows at a time, the dataset's fields only (a data field wins).
     from types import SimpleNamespace
 
-    from django.core.files import File
-
     import quality.services
+    from workbench import field_values
 
     rows = {
         "data": ['{"text": "a"}', '{"text": "b"}', '{"text": "c"}', '{"text": "d"}', None],
@@ -126,14 +130,20 @@ def test_a_version_is_read_in_batches_and_leaves_augmented_items_out(monkeypatch
     }
     buffer = io.BytesIO()
     pq.write_table(pa.table(rows), buffer, row_group_size=2)
-    monkeypatch.setattr(quality.services, "VERSION_BATCH_ROWS", 2)
-    version = SimpleNamespace(file=File(io.BytesIO(buffer.getvalue()), name="1.parquet"))
+    monkeypatch.setattr(field_values, "BATCH_ROWS", 2)
+    name = stored("1.parquet", buffer.getvalue())
+    version = SimpleNamespace(
+        file=SimpleNamespace(name=name),
+        data_fields=["text"],
+        metadata_fields=["n", "text", "colour"],
+        number=1,
+    )
 
-    frame = quality.services._version_frame(version)
+    got = quality.services._version_frame(version)
 
-    assert list(frame.columns) == ["text", "n", "colour", "__label"]
+    assert list(got.columns) == ["text", "n", "colour", "__label"]
     assert_values(
-        frame,
+        got,
         {
             "text": ["a", "b", "d", None],
             "n": ["1", None, None, "3"],
