@@ -3451,7 +3451,17 @@ def child_freeze_job(dataset_id: int) -> None:
     from labeling.models import DatasetVersion
 
     calls = targets_of(
-        (lv, ("version_freeze", "_facts", "_distribution", "_quality_summary", "_version_store")),
+        (
+            lv,
+            (
+                "version_freeze",
+                "_facts",
+                "_field_table",
+                "_distribution",
+                "_quality_summary",
+                "_version_store",
+            ),
+        ),
         (workbench.db, ("fetch_all",)),  # export_chunks' item query (the reader thread)
         (lv._Tally, ("add",)),  # the digest and the counts
         (pq.ParquetWriter, ("write_table",)),
@@ -3531,7 +3541,14 @@ def freeze_job(tmp: Path, dataset_id: int) -> dict[str, Any]:
         f"{(job['digest'] or '')[:16]}…"
     )
     inside = ("chunks", "add", "__call__", "write_table")
-    outside = ("_facts", "parquet_stream", "_distribution", "_quality_summary", "_version_store")
+    outside = (
+        "_facts",
+        "parquet_stream",
+        "_field_table",
+        "_distribution",
+        "_quality_summary",
+        "_version_store",
+    )
     say(
         f"      version_freeze {freeze_s:.2f} s = "
         + ", ".join(f"{name} {jp[name]:.2f}" for name in outside if name in jp)

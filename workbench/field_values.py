@@ -19,8 +19,9 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
-# Rows of a frozen version's Parquet file flattened at a time (their JSON is ~15 MB).
-BATCH_ROWS = 65_536
+# Rows of a frozen version's Parquet file flattened at a time (their JSON is ~8 MB at 1M
+# items; twice as many rows are no faster and hold 90 MB more).
+BATCH_ROWS = 32_768
 LABEL = "__label"  # the reference label's column in a version's field table
 ORIGIN = "__origin"  # the item's origin (imported, augmented, …) in a version's field table
 
