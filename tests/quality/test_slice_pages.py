@@ -12,7 +12,7 @@ from django.test import Client
 from labeling import services
 from labeling.models import Dataset, Item, Role
 from quality.models import SliceRule
-from quality.slice_views import parse_conditions
+from quality.rule_text import parse_conditions
 from tests.quality.test_slices_job import lecture  # noqa: F401 - a fixture
 from workbench.errors import BadInput
 from workbench.models import Job
