@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import FileField
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -197,9 +198,7 @@ def dataset_delete(*, dataset: Dataset) -> None:
     """Delete a dataset with everything in it, in bulk (a million items never load as objects),
     and then its stored files: imported files, images and frozen versions, batches posted for
     drift reports and what its jobs stored."""
-    files = [
-        f for f in ImportBatch.objects.filter(dataset=dataset).values_list("file", flat=True) if f
-    ]
+    files = _stored_files(dataset)
     folders = [
         images.dataset_prefix(dataset.pk),  # images and versions
         f"drift/{dataset.pk}",
@@ -216,11 +215,26 @@ def dataset_delete(*, dataset: Dataset) -> None:
         ):
             db.execute(sql, [dataset.pk])
         dataset.delete()
-    storage = ImportBatch._meta.get_field("file").storage
-    for name in files:
+    for storage, name in files:
         storage.delete(name)
     for folder in folders:
         images.delete_files(folder)
+
+
+def _stored_files(dataset: Dataset) -> list[tuple[Any, str]]:
+    """(storage, name) of every file a row pointing at the dataset holds in a file field:
+    imported files, frozen versions, model runs' features, whatever app the model is in."""
+    files = []
+    for relation in Dataset._meta.related_objects:
+        model = relation.related_model
+        if relation.many_to_many or not isinstance(model, type):
+            continue
+        for field in model._meta.fields:
+            if isinstance(field, FileField):
+                rows = model._default_manager.filter(**{relation.field.name: dataset})
+                names = rows.exclude(**{field.name: ""}).values_list(field.name, flat=True)
+                files += [(field.storage, name) for name in names if name]
+    return files
 
 
 @transaction.atomic

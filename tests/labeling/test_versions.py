@@ -388,6 +388,7 @@ def test_deleting_a_dataset_deletes_its_versions_and_stored_files(
     from django.core.files.base import ContentFile
 
     from labeling import images
+    from quality.models import ModelRun
 
     frozen = [version_freeze(dataset=labelled).file.name for _ in range(2)]
     job = Job.objects.create(kind="slices", dataset=labelled)
@@ -396,12 +397,17 @@ def test_deleting_a_dataset_deletes_its_versions_and_stored_files(
         default_storage.save(f"jobs/{job.pk}/slices.npz", ContentFile(b"x")),
     ]
     kept = default_storage.save(f"drift/{labelled.pk + 1}/posted.csv", ContentFile(b"a\n1\n"))
+    run = ModelRun.objects.create(dataset=labelled, name="resnet")
+    run.features.save("features.npy", ContentFile(b"x"))
+    features = run.features.storage, run.features.name
     assert all(default_storage.exists(name) for name in [*frozen, *others])
+    assert features[0].exists(features[1])
 
     services.dataset_delete(dataset=labelled)
 
     assert not DatasetVersion.objects.exists()
     assert not any(default_storage.exists(name) for name in [*frozen, *others])
+    assert not features[0].exists(features[1])  # a model run's features, in the quality app
     assert list(images.stored_files(images.dataset_prefix(labelled.pk))) == []
     assert default_storage.exists(kept)  # another dataset's
 
