@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.exceptions import ValidationError
 
 from labeling.models import ImportBatch, Item
-from workbench.jobs import Progress, job_kind
+from workbench.jobs import Progress, job_kind, params_checked
 from workbench.models import Job
 
 
@@ -40,14 +40,10 @@ def _validate_freeze(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     note = params.get("note", "")
     if not isinstance(note, str) or len(note) > NOTE_MAX_LENGTH:
         errors["note"] = [f"A note is text of at most {NOTE_MAX_LENGTH} characters."]
-    unknown = sorted(set(params) - {"note"})
-    if unknown:
-        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
     if dataset is None or not Item.objects.filter(dataset=dataset).exists():
         errors["dataset"] = ["The dataset has no items yet: there is nothing to freeze."]
-    if errors:
-        raise ValidationError(errors)
-    return {"note": note.strip()}
+    cleaned = {"note": note.strip() if isinstance(note, str) else note}
+    return params_checked(params, {"note"}, errors, cleaned)
 
 
 @job_kind(

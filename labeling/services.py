@@ -200,7 +200,7 @@ def dataset_delete(*, dataset: Dataset) -> None:
     drift reports and what its jobs stored."""
     files = _stored_files(dataset)
     folders = [
-        images.dataset_prefix(dataset.pk),  # images and versions
+        images.dataset_prefix(dataset.pk),  # images, versions' field tables
         f"drift/{dataset.pk}",
         *(f"jobs/{pk}" for pk in Job.objects.filter(dataset=dataset).values_list("pk", flat=True)),
     ]
@@ -227,12 +227,10 @@ def _stored_files(dataset: Dataset) -> list[tuple[Any, str]]:
     files = []
     for relation in Dataset._meta.related_objects:
         model = relation.related_model
-        if relation.many_to_many or not isinstance(model, type):
-            continue
+        rows = model._default_manager.filter(**{relation.field.name: dataset})
         for field in model._meta.fields:
             if isinstance(field, FileField):
-                rows = model._default_manager.filter(**{relation.field.name: dataset})
-                names = rows.exclude(**{field.name: ""}).values_list(field.name, flat=True)
+                names = rows.values_list(field.name, flat=True)
                 files += [(field.storage, name) for name in names if name]
     return files
 

@@ -314,9 +314,9 @@ def _field_table(frozen: IO[bytes], facts: _Facts, table: IO[bytes]) -> None:
     drift and data-quality reports read a version's fields from it without parsing JSON."""
     import pyarrow.parquet as pq
 
-    names = list(dict.fromkeys([*facts.data_fields, *facts.metadata_fields]))
+    schema = field_values.version_schema(facts.data_fields, facts.metadata_fields)
     frozen.seek(0)
-    with pq.ParquetWriter(table, field_values.version_schema(names), compression="zstd") as out:
+    with pq.ParquetWriter(table, schema, compression="zstd") as out:
         for batch in field_values.version_batches(
             frozen, data_fields=facts.data_fields, metadata_fields=facts.metadata_fields
         ):
@@ -340,15 +340,8 @@ def _version_store(
     parent = DatasetVersion.objects.filter(dataset_id=dataset_id).order_by("-number").first()
     number = parent.number + 1 if parent else 1
     name = version_file_name(dataset_id, number)
-    stored = ""
-    for file_name, content in ((name, frozen), (version_fields_name(name), fields_table)):
-        # No version has this number yet, so a file under its name is left from an attempt
-        # that died before its commit: replace it rather than let the storage pick another name.
-        if default_storage.exists(file_name):
-            default_storage.delete(file_name)
-        content.seek(0)
-        saved = default_storage.save(file_name, File(content, name=file_name))
-        stored = stored or saved
+    stored = _replace(name, frozen)
+    _replace(version_fields_name(name), fields_table)
     return DatasetVersion.objects.create(
         dataset_id=dataset_id,
         number=number,
@@ -358,6 +351,16 @@ def _version_store(
         file=stored,
         **fields,
     )
+
+
+def _replace(name: str, content: IO[bytes]) -> str:
+    """Store the file under its name. No version has this number yet, so a file already there
+    is left from an attempt that died before its commit: replace it rather than let the
+    storage pick another name."""
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    content.seek(0)
+    return default_storage.save(name, File(content, name=name))
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -403,14 +406,10 @@ def version_fields(*, version: DatasetVersion) -> Any:
     if default_storage.exists(name):
         with default_storage.open(name, "rb") as file:
             return pq.read_table(file)
-    names = list(dict.fromkeys([*version.data_fields, *version.metadata_fields]))
+    fields = {"data_fields": version.data_fields, "metadata_fields": version.metadata_fields}
     with _open(version) as file:
-        batches = list(
-            field_values.version_batches(
-                file, data_fields=version.data_fields, metadata_fields=version.metadata_fields
-            )
-        )
-    return pa.Table.from_batches(batches, schema=field_values.version_schema(names))
+        batches = list(field_values.version_batches(file, **fields))
+    return pa.Table.from_batches(batches, schema=field_values.version_schema(**fields))
 
 
 def version_file_chunks(*, version: DatasetVersion, size: int = 1 << 20) -> Iterator[bytes]:

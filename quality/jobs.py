@@ -8,25 +8,8 @@ from rest_framework.exceptions import ValidationError
 
 from labeling.models import ConsensusMethod, Item
 from workbench.errors import BadInput
-from workbench.jobs import Progress, job_kind
+from workbench.jobs import Progress, job_kind, params_checked, params_unknown
 from workbench.models import Job
-
-
-def _unknown(params: dict[str, Any], allowed: Any, errors: dict[str, list[str]]) -> None:
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
-
-
-def _checked(
-    params: dict[str, Any], allowed: Any, errors: dict[str, list[str]], cleaned: dict[str, Any]
-) -> dict[str, Any]:
-    """The cleaned parameters, once unknown ones are refused too; else a 400 with every
-    problem."""
-    _unknown(params, allowed, errors)
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
 
 
 def _model_run(
@@ -66,7 +49,7 @@ def _validate_agreement(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     cleaned["min_shared"] = min_shared
     if method == ConsensusMethod.CROWDLAB:
         cleaned["model_run"] = _model_run(dataset, params, errors, "CROWDLAB")
-    return _checked(params, {"consensus_method", "min_shared", "model_run"}, errors, cleaned)
+    return params_checked(params, {"consensus_method", "min_shared", "model_run"}, errors, cleaned)
 
 
 @job_kind(
@@ -105,7 +88,7 @@ def _validate_label_issues(dataset: Any, params: dict[str, Any]) -> dict[str, An
     include_decided = params.get("include_decided", False)
     if not isinstance(include_decided, bool):
         errors["include_decided"] = ["true or false."]
-    return _checked(
+    return params_checked(
         params,
         {"model_run", "filter_by", "include_decided"},
         errors,
@@ -139,7 +122,7 @@ def _validate_baseline(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     kind = params.get("kind")
     if kind is not None and kind not in ("text", "tabular", "image"):
         errors["kind"] = ["text, tabular or image (default: chosen from the items' data)."]
-    return _checked(
+    return params_checked(
         params,
         {"folds", "seed", "kind"},
         errors,
@@ -163,7 +146,7 @@ def run_baseline(job: Job, progress: Progress) -> dict[str, Any]:
 def _validate_active_learning(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     run_id = _model_run(dataset, params, errors, "Active learning")
-    return _checked(params, {"model_run"}, errors, {"model_run": run_id})
+    return params_checked(params, {"model_run"}, errors, {"model_run": run_id})
 
 
 @job_kind(
@@ -227,7 +210,7 @@ def _validate_slices(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(value, bool):
             errors[key] = ["true or false."]
         cleaned[key] = value
-    return _checked(params, set(cleaned), errors, cleaned)
+    return params_checked(params, set(cleaned), errors, cleaned)
 
 
 @job_kind(
@@ -291,7 +274,9 @@ def validate_augment(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     if field is not None and field not in dataset.data_fields:
         errors["field"] = [f"Not a data field of this dataset: {field}."]
     cleaned["field"] = field
-    _unknown(params, {"recipe", "recipe_params", "seed", "variants", "target", "field"}, errors)
+    params_unknown(
+        params, {"recipe", "recipe_params", "seed", "variants", "target", "field"}, errors
+    )
     if not errors:
         try:
             targets = augment_targets(dataset=dataset, target=dict(target or {}))
@@ -383,7 +368,7 @@ def validate_drift(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
             Thresholds(**thresholds)
         except (TypeError, ValueError) as exc:
             errors["thresholds"] = [str(exc)]
-    return _checked(
+    return params_checked(
         params,
         {"reference", "current", "thresholds"},
         errors,
@@ -419,7 +404,7 @@ def validate_data_quality(dataset: Any, params: dict[str, Any]) -> dict[str, Any
         rules = validate_rules(rules, fields)
     except RuleError as exc:
         errors["rules"] = [str(exc)]
-    return _checked(params, {"target", "rules"}, errors, {"target": target, "rules": rules})
+    return params_checked(params, {"target", "rules"}, errors, {"target": target, "rules": rules})
 
 
 @job_kind(

@@ -56,21 +56,12 @@ def metadata_groups(
     names = fields if fields is not None else list(dataset.metadata_fields)[: limit * 2]
     groups: dict[str, pd.Series] = {}
     for name in names:
-        if db.is_postgres():
-            sql = (
-                "SELECT id, metadata ->> %s FROM labeling_item "
-                "WHERE dataset_id = %s AND annotation_count >= 2 AND metadata ? %s"
-            )
-            params: list[Any] = [name, dataset.pk, name]
-        else:
-            sql = (
-                "SELECT id, json_extract(metadata, %s) FROM labeling_item "
-                "WHERE dataset_id = %s AND annotation_count >= 2 "
-                "AND json_extract(metadata, %s) IS NOT NULL"
-            )
-            path = '$."' + name.replace('"', '\\"') + '"'
-            params = [path, dataset.pk, path]
-        rows = db.fetch_all(sql, params)
+        value, extra = _json_text("metadata", name)
+        rows = db.fetch_all(
+            f"SELECT id, {value} FROM labeling_item "
+            f"WHERE dataset_id = %s AND annotation_count >= 2 AND {value} IS NOT NULL",
+            [*extra, dataset.pk, *extra],
+        )
         series = pd.Series(
             [str(v) for _, v in rows], index=[pk for pk, _ in rows], dtype=object, name=name
         )

@@ -143,13 +143,9 @@ def query_frame(
 
         body = _copy_csv(sql, params)
         if body is None:
-            empty = {
-                n: pd.Series([], dtype=_arrow_string() if arrow_strings else _pandas_dtype(d))
-                if d == "str"
-                else pd.Series([], dtype=d)
-                for n, d in columns
-            }
-            return pd.DataFrame(empty)
+            return pd.DataFrame(
+                {n: pd.Series([], dtype=_dtype(d, arrow_strings)) for n, d in columns}
+            )
         kinds = {"int64": pa.int64(), "float64": pa.float64(), "str": pa.string()}
         table = pa_csv.read_csv(
             pa.BufferReader(body),
@@ -165,7 +161,7 @@ def query_frame(
         for name, dtype in columns:
             column = table.column(name)
             if dtype == "str" and arrow_strings:
-                frame[name] = pd.Series(column.combine_chunks(), dtype=pd.ArrowDtype(pa.string()))
+                frame[name] = pd.Series(column, dtype=_dtype(dtype, arrow_strings))
             elif dtype == "str":
                 frame[name] = column.to_pandas().astype(object)
             else:
@@ -178,7 +174,7 @@ def query_frame(
         if dtype == "str":
             frame[name] = pd.Series(
                 [None if r[i] is None else str(r[i]) for r in rows],
-                dtype=_arrow_string() if arrow_strings else object,
+                dtype=_dtype(dtype, arrow_strings),
             )
         else:
             fill = float("nan") if dtype == "float64" else 0
@@ -186,12 +182,12 @@ def query_frame(
     return pd.DataFrame(frame)
 
 
-def _arrow_string() -> Any:
-    import pandas as pd
-    import pyarrow as pa
+def _dtype(dtype: str, arrow_strings: bool) -> Any:
+    """The pandas dtype of a query_frame column: Arrow-backed text, Python strings, a number."""
+    if dtype != "str":
+        return dtype
+    if not arrow_strings:
+        return "object"
+    from workbench.field_values import TEXT
 
-    return pd.ArrowDtype(pa.string())
-
-
-def _pandas_dtype(dtype: str) -> str:
-    return "object" if dtype == "str" else dtype
+    return TEXT

@@ -132,8 +132,8 @@ def version_batches(
     rows at a time: each field as text (a data field wins over a metadata field of the same
     name; keys that are not the dataset's fields are left out), :data:`ORIGIN` and
     :data:`LABEL` (the reference label's name)."""
-    names = list(dict.fromkeys([*data_fields, *metadata_fields]))
-    schema = version_schema(names)
+    schema = version_schema(data_fields, metadata_fields)
+    names = [name for name in schema.names if name not in (ORIGIN, LABEL)]
     read = ["data", "metadata", "origin", "reference_label"]
     for batch in pq.ParquetFile(source).iter_batches(BATCH_ROWS, columns=read):
         n = batch.num_rows
@@ -148,5 +148,8 @@ def version_batches(
         yield pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def version_schema(names: Sequence[str]) -> pa.Schema:
-    return pa.schema([pa.field(name, pa.string()) for name in [*names, ORIGIN, LABEL]])
+def version_schema(data_fields: Sequence[str], metadata_fields: Sequence[str]) -> pa.Schema:
+    """A version's field table: its fields (data fields first, each once), then :data:`ORIGIN`
+    and :data:`LABEL`, all text."""
+    names = [*dict.fromkeys([*data_fields, *metadata_fields]), ORIGIN, LABEL]
+    return pa.schema([pa.field(name, pa.string()) for name in names])

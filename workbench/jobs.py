@@ -143,6 +143,24 @@ def code_version() -> str:
         return "unknown"
 
 
+def params_unknown(params: dict[str, Any], allowed: Any, errors: dict[str, list[str]]) -> None:
+    """Refuse parameters a job kind doesn't take (under ``errors["params"]``)."""
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        errors["params"] = [f"Unknown parameter(s): {', '.join(unknown)}."]
+
+
+def params_checked(
+    params: dict[str, Any], allowed: Any, errors: dict[str, list[str]], cleaned: dict[str, Any]
+) -> dict[str, Any]:
+    """A job kind's cleaned parameters, once unknown ones are refused too; else a 400 with
+    every problem."""
+    params_unknown(params, allowed, errors)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def job_validate(*, kind: str, dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     """Check that a kind exists and its parameters are valid; return the cleaned parameters."""
     if kind not in _KINDS:
