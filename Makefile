@@ -2,34 +2,43 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# What running needs (requirements.txt), and what testing and linting add (requirements-dev.txt).
+RUNTIME := $(VENV)/.runtime-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+DEV := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint bench worker clean
+.PHONY: install install-dev run test lint bench worker clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(RUNTIME): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	$(PIP) -r requirements.txt
+	rm -f $(VENV)/.runtime-* && touch $(RUNTIME)
 
-install: $(STAMP)
+$(DEV): $(RUNTIME) requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
+	rm -f $(VENV)/.dev-* && touch $(DEV)
 
-## make run: install, migrate, load the demo dataset, serve on :8000 with a background worker
+install: $(RUNTIME)
+
+install-dev: $(DEV)
+
+## make run: install, migrate, load the demo dataset, serve on :8000 (gunicorn + a Celery worker)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_load
 	$(BIN)/python manage.py serve
 
-## make test: install and run the whole suite
-test: install
+## make test: install (with the test tools) and run the whole suite
+test: install-dev
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy -p labeling -p workbench -p quality
 
 ## make bench: benchmarks with figures and ratios against bare baselines (see bench/README.md)
-bench: install
+bench: install-dev
 	$(BIN)/python bench/run.py
 
 ## make worker: a Celery worker alone (production: one or more per machine)

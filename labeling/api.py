@@ -112,8 +112,9 @@ class MemberList(APIView):
     pagination_class = None
 
     def get(self, request: Request, dataset_id: int) -> Response:
-        dataset, _ = dataset_for(request, dataset_id)
-        members = Membership.objects.filter(dataset=dataset).select_related("user")
+        """Owners and reviewers see every member; annotators only themselves."""
+        dataset, role = dataset_for(request, dataset_id)
+        members = selectors.members_visible(dataset=dataset, role=role, user=request.user)
         return Response(MembershipSerializer(members, many=True).data)
 
     def post(self, request: Request, dataset_id: int) -> Response:
@@ -526,7 +527,7 @@ class ItemTagDetail(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, dataset_id: int, item_id: int, tag: str) -> Response:
-        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        dataset, _ = dataset_for(request, dataset_id, OWNER)
         if not services.item_tag_remove(dataset=dataset, item_id=item_id, tag=tag):
             raise NotFound(f"Item {item_id} has no tag '{tag}'.")
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -76,11 +77,25 @@ def jsonl_stream(chunks: Iterable[ExportChunk]) -> Iterator[bytes]:
         yield bytes(out)
 
 
+# A cell starting with one of these is run as a formula by Excel, LibreOffice and Google Sheets
+# (CSV injection): =HYPERLINK(…), +cmd|…, -2+3, @SUM(…), and tab or CR before any of them.
+_FORMULA_START = frozenset("=+-@\t\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """The text with a leading apostrophe where a spreadsheet would run it as a formula
+    (plain numbers such as -3 stay numbers)."""
+    if text[:1] in _FORMULA_START and text and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return spreadsheet_safe(value)
     return orjson.dumps(value).decode()
 
 
@@ -102,7 +117,7 @@ def csv_stream(
             data, meta = orjson.loads(item["data_json"]), orjson.loads(item["metadata_json"])
             common = {**_common(item), "recipe": item["recipe_json"]}
             writer.writerow(
-                [item["external_id"]]
+                [spreadsheet_safe(item["external_id"])]
                 + [_csv_cell(data.get(f)) for f in data_fields]
                 + [_csv_cell(meta.get(f)) for f in metadata_fields]
                 + [_csv_cell(common[c]) for c in TAIL_COLUMNS]

@@ -52,6 +52,8 @@ def item_page(request: HttpRequest, dataset_id: int, item_id: int) -> HttpRespon
         # Error tags: a reviewer's reasons ("blurry", "car noise"); each becomes a slice.
         try:
             if request.POST.get("remove"):
+                if role != Role.OWNER:
+                    raise PermissionDenied("Only the dataset's owners remove tags.")
                 item_tag_remove(dataset=dataset, item_id=item.pk, tag=request.POST["remove"])
             else:
                 for tag in request.POST.get("tags", "").split(","):
@@ -87,6 +89,7 @@ def item_page(request: HttpRequest, dataset_id: int, item_id: int) -> HttpRespon
         "labeling/item.html",
         {
             "dataset": dataset,
+            "role": role,
             "item": item,
             "image": image,
             "data": [f for f in _fields(item.data) if f["name"] not in IMAGE_FIELDS or not image],

@@ -23,7 +23,12 @@ def _validate_import(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {"import_batch": batch_id}
 
 
-@job_kind("import", description="Import a file into a dataset.", validate=_validate_import)
+@job_kind(
+    "import",
+    description="Import a file into a dataset.",
+    validate=_validate_import,
+    owners_only=True,
+)
 def run_import(job: Job, progress: Progress) -> dict[str, Any]:
     """Import the file of the batch named in the job's parameters."""
     from labeling.services import import_execute

@@ -22,6 +22,7 @@ from labeling.models import (
     LabelEvent,
     Membership,
     Origin,
+    Role,
 )
 from workbench import db
 
@@ -40,6 +41,15 @@ def role_of(*, dataset_id: int, user: Any) -> str | None:
         .values_list("role", flat=True)
         .first()
     )
+
+
+def members_visible(*, dataset: Dataset, role: str, user: Any) -> QuerySet[Membership]:
+    """The memberships a member may see: all of them for owners and reviewers; annotators,
+    who label blind, see only their own (not who else labels)."""
+    members = Membership.objects.filter(dataset=dataset).select_related("user").order_by("id")
+    if role == Role.ANNOTATOR:
+        members = members.filter(user=user)
+    return members
 
 
 def dataset_state(*, dataset_id: int) -> dict[str, Any]:

@@ -123,7 +123,8 @@ def dataset_overview(request: HttpRequest, dataset_id: int) -> HttpResponse:
         "owner": role == Role.OWNER,
         "progress": progress,
         "distribution": distribution,
-        "members": Membership.objects.filter(dataset=dataset).select_related("user"),
+        "members": selectors.members_visible(dataset=dataset, role=role, user=request.user),
+        "member_count": Membership.objects.filter(dataset=dataset).count(),
         "roles": Role.choices,
         "batches": ImportBatch.objects.filter(dataset=dataset).select_related("uploaded_by")[:10]
         if staff

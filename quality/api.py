@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from labeling import exporting, services
 from labeling import selectors as labeling_selectors
-from labeling.api import STAFF, FormatIsOurs, dataset_for, export_format, export_response
+from labeling.api import OWNER, STAFF, FormatIsOurs, dataset_for, export_format, export_response
 from labeling.models import Decision, Item
 from quality import selectors
 from quality import services as quality_services
@@ -487,14 +487,18 @@ class Slices(APIView):
             writer = csv.DictWriter(buffer, SLICE_CSV_COLUMNS, extrasaction="ignore")
             writer.writeheader()
             for row in [result.get("overall") or {}, *result.get("rows", [])]:
-                writer.writerow(
-                    {k: "" if row.get(k) is None else row.get(k) for k in SLICE_CSV_COLUMNS}
-                )
+                writer.writerow({k: _slice_csv_cell(row.get(k)) for k in SLICE_CSV_COLUMNS})
             response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
             name = f"slices-dataset-{dataset.pk}-job-{job.pk}.csv"
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
         return Response({"job": JobSerializer(job).data, **result})
+
+
+def _slice_csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return exporting.spreadsheet_safe(value) if isinstance(value, str) else value
 
 
 class SliceItems(APIView):
@@ -581,7 +585,7 @@ class SliceRules(APIView):
 class SliceRuleDetail(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, dataset_id: int, rule_id: int) -> Response:
-        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        dataset, _ = dataset_for(request, dataset_id, OWNER)
         deleted, _ = SliceRule.objects.filter(dataset=dataset, pk=rule_id).delete()
         if not deleted:
             raise NotFound(f"There is no slice rule {rule_id} in this dataset.")
@@ -757,7 +761,7 @@ class DataRulesView(APIView):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
     def put(self, request: Request, dataset_id: int) -> Response:
-        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        dataset, _ = dataset_for(request, dataset_id, OWNER)
         rules = request.data.get("rules") if isinstance(request.data, dict) else request.data
         checked = quality_services.data_rules_set(dataset=dataset, rules=rules, user=request.user)
         return Response({"rules": checked})

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +20,7 @@ from rest_framework.exceptions import ValidationError
 from labeling.selectors import tag_counts
 from quality import selectors
 from quality.analysis.augment import RECIPES
-from quality.views import _staff_dataset, job_watch
+from quality.views import _staff_dataset, is_owner, job_watch
 from workbench.errors import describe
 from workbench.jobs import job_create
 from workbench.models import Job
@@ -68,7 +69,10 @@ def _params(request: HttpRequest) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def augment_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset = _staff_dataset(request, dataset_id)
+    owner = is_owner(request, dataset)
     if request.method == "POST":
+        if not owner:
+            raise PermissionDenied("Only the dataset's owners add augmented items.")
         try:
             job = job_create(
                 kind="augment", params=_params(request), dataset=dataset, created_by=request.user
@@ -101,6 +105,7 @@ def augment_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
         "quality/augment.html",
         {
             "dataset": dataset,
+            "owner": owner,
             "target_kind": next(iter(target), "label"),
             "target_value": source.get("value", ""),
             "target_job": source.get("job", ""),

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from quality import selectors
 from quality.drift_views import _side
 from quality.models import DataRules
 from quality.services import data_rules_set
-from quality.views import _pct, _staff_dataset, job_watch
+from quality.views import _pct, _staff_dataset, is_owner, job_watch
 from workbench.errors import BadInput, describe
 from workbench.jobs import job_create
 
@@ -53,6 +54,8 @@ def data_quality_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset = _staff_dataset(request, dataset_id)
     if request.method == "POST":
         if request.POST.get("action") == "rules":
+            if not is_owner(request, dataset):
+                raise PermissionDenied("Only the dataset's owners change its data rules.")
             raw = request.POST.get("rules", "").strip() or "[]"
             try:
                 data_rules_set(dataset=dataset, rules=json.loads(raw), user=request.user)
@@ -84,6 +87,7 @@ def data_quality_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
         "quality/data_quality.html",
         {
             "dataset": dataset,
+            "owner": is_owner(request, dataset),
             "versions": versions[:50],
             "batches": ImportBatch.objects.filter(dataset=dataset, status="succeeded").order_by(
                 "-id"

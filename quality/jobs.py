@@ -314,6 +314,7 @@ def validate_augment(dataset: Any, params: dict[str, Any]) -> dict[str, Any]:
     "augment",
     description="Make augmented variants of a slice, a class or chosen items.",
     validate=validate_augment,
+    owners_only=True,
 )
 def run_augment(job: Job, progress: Progress) -> dict[str, Any]:
     """New augmented items for the job's dataset."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -28,7 +29,7 @@ from quality.analysis.slices import OPERATORS
 from quality.models import ModelRun, Prediction, SliceRule
 from quality.rule_text import condition_text, parse_conditions, value_text
 from quality.services import IMAGE_FIELDS, SLICE_DEFINITIONS, slice_items, slice_rule_create
-from quality.views import _pct, _staff_dataset
+from quality.views import _pct, _staff_dataset, is_owner
 from workbench.errors import BadInput, describe
 from workbench.jobs import job_create
 from workbench.models import Job
@@ -277,6 +278,8 @@ def _post(request: HttpRequest, dataset: Dataset) -> HttpResponse | None:
     elif action == "save_discovered":
         _save_discovered(request, dataset)
     elif action == "delete_rule":
+        if not is_owner(request, dataset):
+            raise PermissionDenied("Only the dataset's owners delete slice rules.")
         raw = request.POST.get("rule", "")
         deleted, _ = SliceRule.objects.filter(
             dataset=dataset, pk=int(raw) if raw.isdigit() else 0
@@ -409,6 +412,7 @@ def slices_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
     notes = list(messages.get_messages(request))
     context: dict[str, Any] = {
         "dataset": dataset,
+        "owner": is_owner(request, dataset),
         "page_messages": [m for m in notes if RULES not in (m.extra_tags or "").split()],
         "rule_messages": [m for m in notes if RULES in (m.extra_tags or "").split()],
         "job": job,

@@ -24,13 +24,20 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
+from labeling import selectors as labeling_selectors
 from labeling.models import Annotation, ConsensusMethod, Dataset, Role
 from labeling.views import _member_dataset
 from quality import selectors
 from quality.models import ModelRun
 from quality.services import DEFINITIONS
 from workbench.errors import describe
-from workbench.jobs import job_cancel, job_create, job_rerun, jobs_reap_stale
+from workbench.jobs import (
+    job_cancel,
+    job_create,
+    job_rerun,
+    jobs_reap_stale,
+    kind_for_owners_only,
+)
 from workbench.models import Job
 
 # The heatmap stays readable up to about this many labellers; past it, the best-connected ones.
@@ -58,6 +65,10 @@ def _staff_dataset(request: HttpRequest, dataset_id: int) -> Dataset:
             "reviewers see it (annotators label blind)."
         )
     return dataset
+
+
+def is_owner(request: HttpRequest, dataset: Dataset) -> bool:
+    return labeling_selectors.role_of(dataset_id=dataset.pk, user=request.user) == Role.OWNER
 
 
 # Formatting ------------------------------------------------------------------------------------
@@ -683,6 +694,10 @@ def jobs_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
             messages.error(request, "There is no such job in this dataset.")
         elif action == "rerun" and job.kind == "import":
             messages.error(request, "Import jobs can't be re-run; upload the file again.")
+        elif (
+            action == "rerun" and kind_for_owners_only(job.kind) and not is_owner(request, dataset)
+        ):
+            messages.error(request, f"Only the dataset's owners run {job.kind} jobs.")
         else:
             try:
                 if action == "cancel":

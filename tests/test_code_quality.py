@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,3 +42,23 @@ def test_mypy() -> None:
         check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+_ENV_READ = re.compile(
+    r"""(?:environ(?:\.get)?|env_(?:int|bool|list)|_int|getenv)\(\s*\[?["']([A-Z][A-Z0-9_]+)["']"""
+    r"""|environ\[["']([A-Z][A-Z0-9_]+)["']\]"""
+)
+# Read by the libraries we configure, not settings of ours.
+_NOT_OURS = {"DJANGO_SETTINGS_MODULE", "RUN_MAIN", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
+def test_the_readme_lists_every_setting_the_code_reads() -> None:
+    names: set[str] = set()
+    for folder in ("workbench", "labeling", "quality", "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for match in _ENV_READ.finditer(path.read_text()):
+                names.add(match.group(1) or match.group(2))
+    readme = (ROOT / "README.md").read_text()
+    missing = sorted(n for n in names - _NOT_OURS if f"`{n}`" not in readme)
+    assert len(names) > 30, names  # the pattern still finds them
+    assert not missing, f"Settings read by the code but not in the README's table: {missing}"

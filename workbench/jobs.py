@@ -73,6 +73,9 @@ class JobKind:
     run: Callable[[Job, Progress], dict[str, Any]]
     description: str
     validate: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None
+    # Kinds that change the dataset's content (imports, augmentation) are for its owners;
+    # reviewers run the analyses.
+    owners_only: bool = False
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -97,6 +100,7 @@ def job_kind(
     *,
     description: str,
     validate: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None,
+    owners_only: bool = False,
 ) -> Callable[
     [Callable[[Job, Progress], dict[str, Any]]], Callable[[Job, Progress], dict[str, Any]]
 ]:
@@ -105,10 +109,21 @@ def job_kind(
     def register(
         run: Callable[[Job, Progress], dict[str, Any]],
     ) -> Callable[[Job, Progress], dict[str, Any]]:
-        _KINDS[name] = JobKind(name=name, run=run, description=description, validate=validate)
+        _KINDS[name] = JobKind(
+            name=name,
+            run=run,
+            description=description,
+            validate=validate,
+            owners_only=owners_only,
+        )
         return run
 
     return register
+
+
+def kind_for_owners_only(kind: str) -> bool:
+    """Whether only a dataset's owners may start jobs of this kind."""
+    return kind in _KINDS and _KINDS[kind].owners_only
 
 
 def load_job_kinds() -> None:

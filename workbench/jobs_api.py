@@ -40,6 +40,10 @@ def _job_for(request: Request, job_id: int, *, write: bool = False) -> Job:
     return job
 
 
+def _owners_only_message(kind: str) -> str:
+    return f"Only the dataset's owners run {kind} jobs: they change its items."
+
+
 class DatasetJobList(APIView):
     """Jobs of a dataset (newest first); POST {kind, params} starts one."""
 
@@ -52,9 +56,12 @@ class DatasetJobList(APIView):
 
     @extend_schema(request=JobRequestSerializer, responses={202: JobSerializer})
     def post(self, request: Request, dataset_id: int) -> Response:
-        dataset, _ = dataset_for(request, dataset_id, STAFF)
+        dataset, role = dataset_for(request, dataset_id, STAFF)
         serializer = JobRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        kind = serializer.validated_data["kind"]
+        if role != "owner" and jobs.kind_for_owners_only(kind):
+            raise PermissionDenied(_owners_only_message(kind))
         job = jobs.job_create(
             kind=serializer.validated_data["kind"],
             params=serializer.validated_data["params"],
@@ -115,6 +122,11 @@ class JobRerun(APIView):
     @extend_schema(request=None, responses={202: JobSerializer})
     def post(self, request: Request, job_id: int) -> Response:
         job = _job_for(request, job_id, write=True)
+        owner = Membership.objects.filter(
+            dataset_id=job.dataset_id, user=request.user, role="owner"
+        ).exists()
+        if jobs.kind_for_owners_only(job.kind) and not owner:
+            raise PermissionDenied(_owners_only_message(job.kind))
         if job.kind == "import":
             return Response(
                 {"detail": "Import jobs can't be re-run; upload the file again."},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,10 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 # Local state (SQLite database, uploads, the embedded broker's queue) lives in one folder.
@@ -39,10 +44,8 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
-CSRF_TRUSTED_ORIGINS = [
-    o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o
-]
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -57,12 +60,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "workbench",
     "labeling",
     "quality",
 ]
 
 MIDDLEWARE = [
+    "workbench.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -72,6 +77,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "workbench.middleware.ApiErrorMiddleware",
+    # Last, as django-axes asks: turns a lockout during authentication into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "workbench.urls"
@@ -94,24 +102,45 @@ TEMPLATES = [
 
 # Database: DATABASE_URL (PostgreSQL in production and CI), else a SQLite file in DATA_DIR.
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{DATA_DIR / 'workbench.sqlite3'}", conn_max_age=60
-    )
+    "default": dj_database_url.config(default=f"sqlite:///{DATA_DIR / 'workbench.sqlite3'}")
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# Every process (a web worker, a Celery worker) holds at most this many connections to
+# PostgreSQL, from a pool: the server sees at most processes x WORKBENCH_DB_POOL_SIZE
+# connections however heavy the load (the README's "Database connections").
+WORKBENCH_DB_POOL_SIZE = env_int("WORKBENCH_DB_POOL_SIZE", 4)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if env_bool("WORKBENCH_DB_POOL", True):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them, not Django
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 0,
+            "max_size": WORKBENCH_DB_POOL_SIZE,
+            # A request waits this long for a free connection, then fails with a 503.
+            "timeout": env_int("WORKBENCH_DB_POOL_TIMEOUT", 30),
+            "max_idle": 300,
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env_int("WORKBENCH_DB_CONN_MAX_AGE", 0)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
-        # The web server and the embedded worker share the file: WAL lets readers go on while
-        # one writer works, and IMMEDIATE transactions wait for the lock instead of failing.
+        # The web workers and the embedded worker share the file: WAL lets readers go on while
+        # one writer works, and IMMEDIATE transactions wait (up to the timeout) for the write
+        # lock instead of failing.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
+        "timeout": env_int("WORKBENCH_SQLITE_TIMEOUT", 30),
     }
     # A file (not :memory:) so that a real worker process in the tests sees the test database.
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("WORKBENCH_TEST_SQLITE", str(DATA_DIR / "test.sqlite3"))
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out username or address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -129,10 +158,18 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("WORKBENCH_STATIC_ROOT", DATA_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "workbench" / "static"]
+# `manage.py serve` collects the static files first and sets WORKBENCH_COLLECTED_STATIC=1: then
+# WhiteNoise serves them compressed, under content-hashed names, cached for a year. Without it
+# (tests, `serve --dev`) they are served from the source folders as they are.
+WORKBENCH_COLLECTED_STATIC = env_bool("WORKBENCH_COLLECTED_STATIC", False)
 STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "imports": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if WORKBENCH_COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 if os.environ.get("WORKBENCH_S3_BUCKET"):
     # Uploaded images in an S3-compatible bucket (AWS, MinIO, Ceph, R2 …). They stay private: the
@@ -150,7 +187,7 @@ if os.environ.get("WORKBENCH_S3_BUCKET"):
             "file_overwrite": False,
         },
     }
-WHITENOISE_USE_FINDERS = True  # serve static files without collectstatic on a dev machine
+WHITENOISE_USE_FINDERS = not WORKBENCH_COLLECTED_STATIC
 MEDIA_ROOT = Path(os.environ.get("WORKBENCH_MEDIA_ROOT", DATA_DIR / "media"))
 MEDIA_URL = "media/"
 
@@ -161,9 +198,23 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+# Behind TLS (DJANGO_SECURE=1): secure cookies, HTTPS redirects and HSTS. A TLS-terminating proxy
+# in front says so with X-Forwarded-Proto (DJANGO_PROXY_SSL_HEADER=1, the default with
+# DJANGO_SECURE); it must set that header itself, never pass on the client's.
+DJANGO_SECURE = env_bool("DJANGO_SECURE", False)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", DJANGO_SECURE)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", DJANGO_SECURE)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if DJANGO_SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", DJANGO_SECURE)
+if env_bool("DJANGO_PROXY_SSL_HEADER", DJANGO_SECURE):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Health checks come over plain HTTP from the load balancer.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Strict Content-Security-Policy: no inline scripts, nothing from other origins.
 CONTENT_SECURITY_POLICY = {
@@ -258,10 +309,45 @@ WORKBENCH_EXTRA_JOB_MODULES = [
     m for m in os.environ.get("WORKBENCH_EXTRA_JOB_MODULES", "").split(",") if m
 ]
 
+# Failed logins (the login form, the admin, POST /api/v1/auth/token/) are counted per username
+# and per client address by django-axes; after WORKBENCH_LOGIN_FAILURE_LIMIT failures in a row
+# that username or address is refused with a 429 for WORKBENCH_LOGIN_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env_int("WORKBENCH_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("WORKBENCH_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "workbench.auth.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# How many proxies in front of the workbench append to X-Forwarded-For (0: the client connects
+# directly, and REMOTE_ADDR is its address).
+WORKBENCH_PROXY_COUNT = env_int("WORKBENCH_PROXY_COUNT", 0)
+AXES_IPWARE_PROXY_COUNT = WORKBENCH_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if WORKBENCH_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
+# One line per record, with the request id that the API also returns (X-Request-ID, and
+# request_id in error bodies). 4xx responses are one line each, without a traceback.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "workbench.middleware.RequestIdLogFilter"},
+        "client_errors_brief": {"()": "workbench.middleware.ClientErrorsBrief"},
+    },
+    "formatters": {
+        "line": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "filters": ["request_id", "client_errors_brief"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

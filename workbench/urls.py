@@ -6,7 +6,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from labeling import api as labeling_api
 from labeling import item_views
@@ -20,10 +19,11 @@ from quality import (
     slice_views,
 )
 from quality import views as quality_views
-from workbench import jobs_api
+from workbench import errors_views, jobs_api
+from workbench.auth import TokenCreate
 
 api_v1 = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenCreate.as_view(), name="api-token"),
     path("datasets/", labeling_api.DatasetList.as_view(), name="api-datasets"),
     path("datasets/<int:dataset_id>/", labeling_api.DatasetDetail.as_view(), name="api-dataset"),
     path(
@@ -249,4 +249,11 @@ urlpatterns = [
         name="api-docs",
     ),
     path("favicon.ico", RedirectView.as_view(url="/static/workbench/favicon.svg")),
+    path("healthz", errors_views.health, name="health"),
 ]
+
+# JSON under /api/, pages elsewhere.
+handler400 = "workbench.errors_views.bad_request"
+handler403 = "workbench.errors_views.permission_denied"
+handler404 = "workbench.errors_views.page_not_found"
+handler500 = "workbench.errors_views.server_error"

@@ -15,6 +15,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count
+from django.test import RequestFactory
 
 from labeling import demo
 from labeling.models import (
@@ -105,11 +106,12 @@ def test_demo_load_creates_a_labelled_dataset_to_explore(db: None, settings: Any
     dataset = Dataset.objects.get(name=demo.DEMO_DATASET_NAME)
     assert "http://127.0.0.1:8000/" in out
     assert "demo / demo-workbench" in out
-    demo_user = authenticate(username="demo", password="demo-workbench")
+    login = RequestFactory().post("/login/")
+    demo_user = authenticate(login, username="demo", password="demo-workbench")
     assert demo_user is not None
     assert demo_user.is_superuser
     assert demo_user.is_staff
-    assert authenticate(username="erin", password="demo-workbench") is not None
+    assert authenticate(login, username="erin", password="demo-workbench") is not None
     assert dict(
         Membership.objects.filter(dataset=dataset).values_list("user__username", "role")
     ) == {
@@ -188,7 +190,8 @@ def test_demo_load_keeps_the_password_of_an_existing_user(db: None) -> None:
 
     run("demo_load")
 
-    assert authenticate(username="alice", password="alice-own-secret") is not None
+    login = RequestFactory().post("/login/")
+    assert authenticate(login, username="alice", password="alice-own-secret") is not None
     dataset = Dataset.objects.get(name=demo.DEMO_DATASET_NAME)
     assert Membership.objects.get(dataset=dataset, user__username="alice").role == "reviewer"
 

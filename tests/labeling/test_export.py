@@ -137,3 +137,41 @@ def test_export_needs_owner_or_reviewer(
     assert client_for(outsider).get(url).status_code == 404
     assert client_for(reviewer).get(url).status_code == 200
     assert client_for(reviewer).get(url + "?format=xlsx").status_code == 400
+
+
+def test_csv_export_escapes_cells_a_spreadsheet_would_run_as_formulas(
+    dataset: Dataset, upload: Any, api: Any
+) -> None:
+    rows = [
+        ("f1", '"=HYPERLINK(""http://evil.example"",""x"")"', "web"),
+        ("f2", "+cmd|' /C calc'!A0", "@SUM(A1)"),
+        ("f3", "-2+3", "-7"),
+        ("f4", '"\tTab first"', "-0.5e3"),
+        ("=f5", "plain text", "web"),
+    ]
+    body = "id,text,source\n" + "".join(",".join(r) + "\n" for r in rows)
+    assert upload(dataset, "f.csv", body).status_code == 201
+    import csv
+
+    content = b"".join(
+        api.get(f"/api/v1/datasets/{dataset.pk}/export/?format=csv").streaming_content
+    )
+    exported = {r["external_id"]: r for r in csv.DictReader(io.StringIO(content.decode()))}
+    assert exported["f1"]["data.text"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert exported["f2"]["data.text"] == "'+cmd|' /C calc'!A0"
+    assert exported["f2"]["metadata.source"] == "'@SUM(A1)"
+    assert exported["f3"]["data.text"] == "'-2+3"
+    assert exported["f4"]["data.text"] == "'\tTab first"
+    assert "'=f5" in exported  # ids too
+    # Plain numbers stay numbers.
+    assert exported["f3"]["metadata.source"] == "-7"
+    assert float(exported["f4"]["metadata.source"]) == -500.0
+    for row in exported.values():
+        for value in row.values():
+            assert not value or value[0] not in "=+@\t\r", value
+    # JSON lines keep the exact text.
+    lines = b"".join(
+        api.get(f"/api/v1/datasets/{dataset.pk}/export/?format=jsonl").streaming_content
+    ).splitlines()
+    texts = {orjson.loads(x)["external_id"]: orjson.loads(x)["data"]["text"] for x in lines}
+    assert texts["f1"] == '=HYPERLINK("http://evil.example","x")'

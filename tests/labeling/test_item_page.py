@@ -48,7 +48,7 @@ def test_item_page_shows_provenance_and_history(
     assert decided.status_code == 201
     settings.CELERY_TASK_ALWAYS_EAGER = True
     with django_capture_on_commit_callbacks(execute=True):
-        job = api.post(
+        job = client_for(owner).post(  # augmentation adds items: owners only
             f"{base}/jobs/",
             {"kind": "augment", "params": {"recipe": "typo", "target": {"items": [item.pk]}}},
             format="json",
@@ -92,8 +92,11 @@ def test_reviewers_tag_items_on_their_page(
         "car noise",
     ]
     html = page.get(url).content.decode()
-    assert 'value="car noise"' in html  # its remove button
-    page.post(url, {"remove": "blurry"})
+    assert 'value="car noise"' not in html  # reviewers delete nothing: no remove button
+    assert page.post(url, {"remove": "blurry"}).status_code == 403
+    owner = page_for(dataset.created_by)
+    assert 'value="car noise"' in owner.get(url).content.decode()  # the owner's remove button
+    owner.post(url, {"remove": "blurry"})
     assert list(ItemTag.objects.filter(item=item).values_list("tag", flat=True)) == ["car noise"]
     response = page.post(url, {"tags": "x" * 80}, follow=True)
     assert "at most 64" in response.content.decode()

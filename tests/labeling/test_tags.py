@@ -44,8 +44,11 @@ def test_tag_items_list_filter_and_remove(
     assert long.status_code == 400 and "at most 64" in long.json()["tag"][0]
     assert not ItemTag.objects.filter(tag="typo").exists()
 
-    assert api.delete(f"{base}/items/{b}/tags/car noise/").status_code == 204
-    assert api.delete(f"{base}/items/{b}/tags/car noise/").status_code == 404
+    # Reviewers delete nothing; owners remove a tag.
+    assert api.delete(f"{base}/items/{b}/tags/car noise/").status_code == 403
+    owner = client_for(dataset.created_by)
+    assert owner.delete(f"{base}/items/{b}/tags/car noise/").status_code == 204
+    assert owner.delete(f"{base}/items/{b}/tags/car noise/").status_code == 404
     assert api.get(f"{base}/tags/").json()["tags"][0] == {"tag": "blurry", "items": 1}
 
     # Annotators neither tag nor see tags.
