@@ -76,9 +76,26 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api(request) or not isinstance(exception, Exception):
             return None
-        from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+        from django.conf import settings
+        from django.core.exceptions import (
+            BadRequest,
+            PermissionDenied,
+            RequestDataTooBig,
+            SuspiciousOperation,
+        )
         from django.http import Http404
 
+        if isinstance(exception, RequestDataTooBig):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
+            response = problem(
+                request,
+                413,
+                f"The request body is larger than the limit of {limit:.0f} MB "
+                "(WORKBENCH_MAX_JSON_MB); send files as multipart uploads, or fewer rows at once.",
+                "request_too_large",
+            )
+            log_response("Request too large: %s", request.path, response=response, request=request)
+            return response
         if isinstance(exception, Http404 | PermissionDenied | BadRequest | SuspiciousOperation):
             return None
         if isinstance(exception, OperationalError):

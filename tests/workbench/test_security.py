@@ -225,3 +225,14 @@ def test_debug_is_off_unless_asked_for(debug: str) -> None:
         check=True,
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_json_body_over_the_limit_is_a_413_with_the_limit(
+    dataset: Dataset, api: APIClient, settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2**20
+    body = [{"item": 1, "label": "x" * 100}] * 20_000  # ~2.6 MB
+    response = api.post(f"/api/v1/datasets/{dataset.pk}/annotations/", body, format="json")
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert "limit of 1 MB (WORKBENCH_MAX_JSON_MB)" in response.json()["detail"]
