@@ -129,6 +129,10 @@ def test_serve_answers_through_gunicorn_with_cached_static_files_and_json_api_er
     # A page that isn't there is a page, not JSON.
     status, headers, body = served.request("/no-such-page/")
     assert status == 404 and b"Not found" in body and "text/html" in headers["Content-Type"]
+    # Each 404 is one line in the log, with its request id; no traceback.
+    log = served.log.read_text()
+    assert "Not Found: /api/v1/no-such-thing/" in log and "[trace-42]" in log
+    assert "Traceback" not in log
 
 
 def test_serve_runs_jobs_restarts_a_dead_worker_and_stops_on_ctrl_c(
