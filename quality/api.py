@@ -86,7 +86,8 @@ class ConsensusRowSerializer(serializers.Serializer[Item]):
     label = serializers.CharField(source="reference_label.name", allow_null=True, default=None)
     method = serializers.CharField(
         source="reference_method",
-        help_text="decision (a reviewer's), majority_vote or dawid_skene; empty without labels.",
+        help_text="decision (a reviewer's), majority_vote, dawid_skene, crowdlab, or augmented "
+        "(copied from the parent item); empty without labels.",
     )
     confidence = serializers.FloatField(source="reference_confidence", allow_null=True)
     n_labels = serializers.IntegerField(source="annotation_count")
@@ -95,7 +96,8 @@ class ConsensusRowSerializer(serializers.Serializer[Item]):
 class ConsensusList(generics.ListAPIView):
     """Per item: its reference label — the reviewer's decision where one exists, else the
     consensus of its labels by the dataset's method — which of the two, and how confident
-    (the consensus label's share of votes, or its Dawid-Skene probability; 1 for a decision)."""
+    (the consensus label's share of votes, its Dawid-Skene probability or CROWDLAB's consensus
+    quality; 1 for a decision; an augmented item's is its parent's)."""
 
     serializer_class = ConsensusRowSerializer
     keyset_prefix = ("dataset_id",)

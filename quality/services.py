@@ -40,7 +40,8 @@ from workbench.errors import BadInput
 from workbench.jobs import JobError, Progress
 
 # A labeller is flagged when even the top of their 95% interval of agreement with the others
-# is below the median labeller's agreement, and they gave at least this many labels.
+# is below the median labeller's agreement, and at least this many of their labels have a
+# leave-one-out reference.
 FLAG_MIN_LABELS = 10
 
 DEFINITIONS = {
@@ -58,7 +59,9 @@ DEFINITIONS = {
     "where there is one, is the reference instead. With a 95% Wilson interval.",
     "class_agreement": "Per label: when one labeller gives it, the chance that another labeller "
     "of the same item gives it too (specific agreement).",
-    "confusions": "The label pairs labellers disagree on most: the share of all disagreeing pairs.",
+    "confusions": "The label pairs labellers disagree on most: each pair's share of all "
+    "disagreement, counting the pairs of labels within an item and weighting an item with n "
+    "labels by 1/(n - 1) (Krippendorff's coincidences).",
     "majority_vote": "The label given most often; ties go to the label whose labellers are more "
     "reliable (agreement with the others), then to a seeded draw. Confidence: its share of votes.",
     "dawid_skene": "Dawid-Skene: estimates each labeller's confusion matrix and the class priors "
@@ -75,9 +78,10 @@ DEFINITIONS = {
     "score first, then the remaining items breadth-first. Re-run the job as labels come in.",
     "ds_accuracy": "The Dawid-Skene estimate of the chance that the labeller gives the true class.",
     "crowdlab_quality": "CROWDLAB's labeller quality: how often the labeller agrees with the "
-    "consensus, and how well the model agrees with their labels, weighed together (0 to 1).",
+    "consensus, and how likely their labels are under CROWDLAB's posterior (which combines the "
+    "model with the other labellers), weighed together (0 to 1).",
     "flagged": "Flagged: the upper end of the labeller's 95% interval is below the median "
-    "labeller's agreement (and they gave at least 10 labels).",
+    "labeller's agreement (and at least 10 of their labels have a leave-one-out reference).",
 }
 
 
@@ -916,7 +920,8 @@ SLICE_DEFINITIONS = {
     "potential_improvement": "Potential improvement = max(gap, 0) × share: how much overall "
     "accuracy would rise if the model reached human level on the slice. Rows sort by it.",
     "interval": "Each rate comes with a 95% Wilson interval and its count.",
-    "too_small": "Too small to judge: fewer than min_items items with a prediction, or fewer "
+    "too_small": "Too small to judge: fewer than min_items items with both a prediction and a "
+    "reference label, or fewer "
     "than min_labels human labels with a reference; shown, not hidden.",
     "discovered": "Discovered slices: conjunctions of up to max_level field values where the "
     "model errs more than on average, found by a SliceLine-style lattice search (score "

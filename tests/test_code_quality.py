@@ -62,3 +62,13 @@ def test_the_readme_lists_every_setting_the_code_reads() -> None:
     missing = sorted(n for n in names - _NOT_OURS if f"`{n}`" not in readme)
     assert len(names) > 30, names  # the pattern still finds them
     assert not missing, f"Settings read by the code but not in the README's table: {missing}"
+
+
+def test_the_docs_link_only_to_files_in_the_repository() -> None:
+    for doc in [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), ROOT / "bench" / "README.md"]:
+        text = doc.read_text()
+        assert "shared/" not in text and "DESIGN.md" not in text, doc
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            assert (doc.parent / target).exists(), f"{doc.name} links to a missing {target}"
