@@ -1457,7 +1457,7 @@ def _version_frame(version: Any) -> pd.DataFrame:
 def drift_run(*, dataset: Dataset, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """Compare a batch with a reference field by field (quality.analysis.drift) and give a
     verdict."""
-    from quality.analysis.drift import FieldKind, Thresholds, drift_report
+    from quality.analysis.drift import FieldKind, Thresholds, drift_report, field_kind
 
     progress(0, 1, "Reading the reference and the current batch")
     try:
@@ -1487,7 +1487,13 @@ def drift_run(*, dataset: Dataset, params: dict[str, Any], progress: Progress) -
         if f not in images and (f in reference.columns or f in current.columns)
     ]
     ignored = sorted(set(current.columns) - set(known) - set(images))
-    kinds: dict[str, FieldKind] = {f: "text" for f in dataset.data_fields if f in reference.columns}
+    # A data field is the content labellers read: compared as text (by length), unless its
+    # values are numbers (a table's data fields), which are compared as numbers.
+    kinds: dict[str, FieldKind] = {
+        f: "text"
+        for f in dataset.data_fields
+        if f in reference.columns and field_kind(reference[f]) != "numeric"
+    }
     try:
         report = drift_report(
             reference,
@@ -1537,6 +1543,7 @@ def data_quality_run(
 ) -> dict[str, Any]:
     """The data-quality report of an import batch, a version or the whole dataset."""
     from quality.analysis.data_quality import quality_report
+    from quality.analysis.drift import field_kind
     from quality.models import DataRules
 
     progress(0, 1, "Reading the items")
@@ -1547,7 +1554,11 @@ def data_quality_run(
     labels = frame.pop("__label") if "__label" in frame else None
     saved = DataRules.objects.filter(dataset=dataset).values_list("rules", flat=True).first()
     rules = [*(saved or []), *params.get("rules", [])]
-    text_fields = [f for f in dataset.data_fields if f in frame.columns and f not in IMAGE_FIELDS]
+    text_fields = [
+        f
+        for f in dataset.data_fields
+        if f in frame.columns and f not in IMAGE_FIELDS and field_kind(frame[f]) != "numeric"
+    ]
     progress(0.3, 1, f"Checking {len(frame):,} rows")
     try:
         report = quality_report(

@@ -244,3 +244,44 @@ def test_an_unlabelled_batch_against_a_labelled_reference(
     report = api.get(response.json()["report"]).json()
     assert report["job"]["status"] == "succeeded", report["job"]["error"]
     assert report["verdict"] == "no drift" and report["labels"] is None
+
+
+def test_numeric_data_fields_are_compared_as_numbers_not_text_lengths(
+    owner: Any, upload: Any, api: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A table's data fields hold numbers: a shift of their values (same number of digits, so
+    the same text lengths) is drift, and the data-quality report summarises them as numbers."""
+    dataset = services.dataset_create(name="Sensors", created_by=owner, labels=["ok", "bad"])
+    rng = np.random.default_rng(7)
+
+    def table(n: int, mean: float, prefix: str) -> str:
+        rows = [
+            f"{prefix}{i},{rng.normal(mean, 3.0):.2f},{rng.choice(['ok', 'bad'])}" for i in range(n)
+        ]
+        return "id,pressure,label\n" + "\n".join(rows) + "\n"
+
+    mapping = json.dumps({"external_id": "id", "data": ["pressure"], "label": "label"})
+    for name, mean, prefix in (("a.csv", 50.0, "a"), ("b.csv", 56.0, "b")):
+        assert upload(dataset, name, table(2000, mean, prefix), mapping=mapping).status_code == 201
+    first, second = ImportBatch.objects.filter(dataset=dataset).order_by("id")
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"/api/v1/datasets/{dataset.pk}/drift/",
+            {"reference": {"import_batch": first.pk}, "current": {"import_batch": second.pk}},
+            format="json",
+        )
+    report = api.get(response.json()["report"]).json()
+    pressure = next(f for f in report["fields"] if f["field"] == "pressure")
+    assert pressure["kind"] == "numeric" and pressure["drifted"], pressure
+    assert report["verdict"] == "drift"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(
+            f"/api/v1/datasets/{dataset.pk}/jobs/",
+            {"kind": "data_quality", "params": {"target": {"import_batch": first.pk}}},
+            format="json",
+        )
+    quality = api.get(f"/api/v1/datasets/{dataset.pk}/quality-report/").json()
+    field = next(f for f in quality["fields"] if f["name"] == "pressure")
+    assert field["numeric"]["mean"] == pytest.approx(50.0, abs=0.5), field
